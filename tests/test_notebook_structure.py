@@ -1,0 +1,123 @@
+"""The committed notebooks, read as files: the series' outline, links and stored-output rules."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+IGNORE_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP")
+IGNORE_TAGS = {"nbval-ignore-output", "nbval-skip"}
+
+
+def load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def markdown(nb):
+    return "\n\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def test_there_are_notebooks_numbered_from_01_without_gaps():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers[:4] == [1, 2, 3, 4]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_executed_top_to_bottom_with_python3_kernel(path):
+    nb = load(path)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    counts = [c["execution_count"] for c in code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1))
+    for cell in code_cells(nb):
+        assert source(cell).strip(), "empty code cell"
+        errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+        if "raises-exception" in cell["metadata"].get("tags", []):
+            assert len(errors) == 1, "a cell tagged raises-exception must store its error"
+        else:
+            assert not errors, f"stored error output: {errors[0]['ename']}"
+        assert "execution" not in cell["metadata"], "timing metadata: regenerate with make regen"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_output_is_hidden_from_nbval(path):
+    for cell in code_cells(load(path)):
+        assert not any(m in source(cell) for m in IGNORE_MARKERS), source(cell)[:200]
+        assert not IGNORE_TAGS & set(cell["metadata"].get("tags", [])), source(cell)[:200]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outline(path):
+    nb = load(path)
+    text = markdown(nb)
+    number = path.name[:2]
+    first = source(nb["cells"][0])
+    assert first.startswith(f"# {number} · "), "title: '# NN · Title'"
+    for heading in ["**You will learn**", "**Prerequisites:**", "## Summary", "## Exercises"]:
+        assert heading in text, heading
+    sections = re.findall(rf"^## {int(number)}\.(\d+) ", text, flags=re.MULTILINE)
+    assert sections and [int(s) for s in sections] == list(range(1, len(sections) + 1))
+    exercises = text.split("## Exercises", 1)[1].split("---", 1)[0]
+    assert 2 <= len(re.findall(r"^\d+\. ", exercises, flags=re.MULTILINE)) <= 4
+    summary = text.split("## Summary", 1)[1].split("## Exercises", 1)[0]
+    assert 3 <= len(re.findall(r"^- ", summary, flags=re.MULTILINE)) <= 5
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_footer_links_previous_index_and_next(path):
+    nb = load(path)
+    footer = source(nb["cells"][-1]).rsplit("---", 1)[1]
+    links = re.findall(r"\]\(([^)]+)\)", footer)
+    index = NOTEBOOKS.index(path)
+    expected = ([NOTEBOOKS[index - 1].name] if index > 0 else []) + ["../README.md"]
+    expected += [NOTEBOOKS[index + 1].name] if index + 1 < len(NOTEBOOKS) else []
+    assert links == expected
+    for link in re.findall(r"\]\(([^)#]+\.(?:ipynb|md))\)", markdown(nb)):
+        assert (path.parent / link).resolve().is_file(), f"broken link {link}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_random_layer_is_seeded_in_its_own_cell(path):
+    for cell in code_cells(load(path)):
+        lines = source(cell).splitlines()
+        for i, line in enumerate(lines):
+            if re.search(r"torch\.nn\.(Embedding|Linear)\(", line):
+                before = "\n".join(lines[:i])
+                assert "torch.manual_seed(" in before, f"unseeded layer: {line.strip()}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_has_a_figure_and_the_figure_switch(path):
+    nb = load(path)
+    assert source(code_cells(nb)[0]).startswith("%matplotlib inline\n")
+    assert "# %matplotlib widget" in source(code_cells(nb)[0])
+    pngs = [o for c in code_cells(nb) for o in c["outputs"] if "image/png" in o.get("data", {})]
+    assert pngs, "no figure"
+    for cell in code_cells(nb):
+        for out in cell["outputs"]:
+            assert "<matplotlib." not in "".join(out.get("data", {}).get("text/plain", "")), "end plot cells with plt.show()"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_shared_code_is_imported_not_copied(path):
+    for cell in code_cells(load(path)):
+        text = source(cell)
+        for definition in ["class GPTDatasetV1", "def create_dataloader_v1", "def seed_tiktoken_cache", "def draw_"]:
+            assert definition not in text
+
+
+def test_readme_lists_every_notebook():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for path in NOTEBOOKS:
+        assert f"(notebooks/{path.name})" in readme

@@ -1,0 +1,114 @@
+"""Re-execute notebooks top to bottom and store their outputs, atomically.
+
+    python tools/regen_notebooks.py notebooks/01_token_embeddings.ipynb ...
+
+For each notebook: run every cell in a fresh kernel, check the result (execution counts
+1..N, no error output outside cells tagged ``raises-exception``), then replace the file in
+one step. A notebook that fails leaves its committed file untouched. Exit status 1 if any
+notebook failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def execute(path: Path, timeout: int):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=timeout,
+        record_timing=False,  # no timestamps in cell metadata: they would change on every run
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return nb
+
+
+def tidy(nb) -> None:
+    """Keep only metadata that does not change from one machine or run to the next."""
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+
+
+def check(nb, path: Path) -> list[str]:
+    problems = []
+    expected = 1
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if cell.execution_count != expected:
+            problems.append(f"cell {index}: execution_count {cell.execution_count}, expected {expected}")
+        expected += 1
+        allowed_error = "raises-exception" in cell.metadata.get("tags", [])
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if errors and not allowed_error:
+            problems.append(f"cell {index}: error output {errors[0].ename}: {errors[0].evalue}")
+        if allowed_error and not errors:
+            problems.append(f"cell {index}: tagged raises-exception but raised nothing")
+    return [f"{path}: {p}" for p in problems]
+
+
+def write_atomically(nb, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".ipynb.tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            nbformat.write(nb, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    args = parser.parse_args(argv)
+
+    failed = []
+    for path in args.notebooks:
+        started = time.perf_counter()
+        try:
+            nb = execute(path, args.timeout)
+            tidy(nb)
+            nbformat.validate(nb)
+            problems = check(nb, path)
+        except Exception as exc:  # report every notebook, then fail once
+            problems = [f"{path}: {type(exc).__name__}: {str(exc).strip()[:2000]}"]
+        if problems:
+            failed.append(path)
+            print(f"FAILED {path} (left unchanged)", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            continue
+        write_atomically(nb, path)
+        print(f"ok     {path} ({time.perf_counter() - started:.1f} s)")
+    if failed:
+        print(f"{len(failed)} of {len(args.notebooks)} notebooks failed; their files were not changed.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
