@@ -1,0 +1,69 @@
+"""tools/regen_notebooks.py: outputs come from one run top to bottom, and a failure changes nothing."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+REGEN = Path(__file__).resolve().parent.parent / "tools" / "regen_notebooks.py"
+
+
+def write_notebook(path, sources, tags=None):
+    cells = [new_code_cell(s) for s in sources]
+    for index, tag in (tags or {}).items():
+        cells[index].metadata["tags"] = [tag]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def regen(*paths):
+    return subprocess.run([sys.executable, str(REGEN), *map(str, paths)], capture_output=True, text=True)
+
+
+def test_a_notebook_that_fails_partway_is_left_byte_for_byte_unchanged(tmp_path):
+    path = tmp_path / "fails.ipynb"
+    write_notebook(path, ["print('first cell runs')", "raise RuntimeError('boom in cell 2')", "print('never')"])
+    before = path.read_bytes()
+    result = regen(path)
+    assert result.returncode == 1
+    assert "boom in cell 2" in result.stderr
+    assert "left unchanged" in result.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fails.ipynb"]  # no temporary file left behind
+
+
+def test_a_good_notebook_gets_counts_1_to_n_and_no_timing_metadata(tmp_path):
+    good = tmp_path / "good.ipynb"
+    write_notebook(good, ["x = 40", "print(x + 2)", "[1/0 for _ in range(1)]"], tags={2: "raises-exception"})
+    result = regen(good)
+    assert result.returncode == 0, result.stderr
+    nb = nbformat.read(good, as_version=4)
+    assert [c.execution_count for c in nb.cells] == [1, 2, 3]
+    assert nb.cells[1].outputs[0].text == "42\n"
+    assert nb.cells[2].outputs[0].ename == "ZeroDivisionError"
+    assert all("execution" not in c.metadata for c in nb.cells)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+def test_one_failure_does_not_stop_the_others_and_fails_the_run(tmp_path):
+    good, bad = tmp_path / "a_good.ipynb", tmp_path / "b_bad.ipynb"
+    write_notebook(good, ["print('ok')"])
+    write_notebook(bad, ["import no_such_module_anywhere"])
+    before = bad.read_bytes()
+    result = regen(good, bad)
+    assert result.returncode == 1
+    assert nbformat.read(good, as_version=4).cells[0].outputs[0].text == "ok\n"
+    assert bad.read_bytes() == before
+
+
+def test_a_cell_tagged_raises_exception_that_does_not_raise_is_a_failure(tmp_path):
+    path = tmp_path / "quiet.ipynb"
+    write_notebook(path, ["print('no error here')"], tags={0: "raises-exception"})
+    before = path.read_bytes()
+    result = regen(path)
+    assert result.returncode == 1
+    assert "raised nothing" in result.stderr
+    assert path.read_bytes() == before
