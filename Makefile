@@ -9,6 +9,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.browser-installed
+CHROMIUM := /usr/bin/chromium
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 PORT ?= 8888
 
@@ -21,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help setup data tokenizer lab test unit nbval regen constraints clean
+.PHONY: help setup data tokenizer lab test unit nbval test-browser regen constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
@@ -64,15 +66,32 @@ unit: setup ## Only the unit tests (fast)
 nbval: setup ## Only the notebooks, under nbval
 	$(BIN)/python -m pytest notebooks --nbval --nbval-current-env
 
+# Playwright drives Debian's chromium; its own browser download cannot work offline.
+$(BROWSER_STAMP): requirements-browser.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-browser.txt -c constraints.txt
+	touch $@
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+	  echo "==> Installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "make test-browser needs $(CHROMIUM): run 'sudo apt-get install chromium' (Debian/Ubuntu), then try again."; \
+	  exit 1; \
+	fi
+
+test-browser: setup $(BROWSER_STAMP) $(CHROMIUM) ## Run every notebook in JupyterLab in headless Chromium
+	$(BIN)/python -m pytest browser_tests -p no:cacheprovider
+
 regen: setup ## Re-execute every notebook in place; a notebook that fails stays untouched
 	$(BIN)/python tools/regen_notebooks.py $(NOTEBOOKS)
 
 constraints: ## Re-pin constraints.txt from a fresh install of requirements.txt
 	rm -rf .venv-freeze
 	$(PYTHON) -m venv .venv-freeze
-	.venv-freeze/bin/python -m pip install --quiet -r requirements.txt
-	{ echo "# Every package in .venv, pinned (pip freeze of a fresh install of requirements.txt)."; \
-	  echo "# Refresh with: make constraints"; \
+	.venv-freeze/bin/python -m pip install --quiet -r requirements.txt -r requirements-browser.txt
+	{ echo "# Every package in .venv, pinned (pip freeze of a fresh install of requirements.txt and"; \
+	  echo "# requirements-browser.txt). Refresh with: make constraints"; \
 	  .venv-freeze/bin/python -m pip freeze | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; } > constraints.txt
 	rm -rf .venv-freeze
 

@@ -1,0 +1,268 @@
+"""The notebooks as a person uses them: JupyterLab in a real (headless) Chromium.
+
+Run with `make test-browser`. For every notebook, a copy is opened in JupyterLab, its outputs are
+cleared, all cells are run, and the page is checked: cells ran 1..N, key values are shown, the only
+errors are in cells tagged raises-exception, every figure rendered. In interactive mode
+(`%matplotlib widget`) a 3D figure is dragged and its canvas must change.
+Screenshots go to build/browser/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+SCREENSHOTS = REPO_ROOT / "build" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # running as root in containers and CI
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # the machine has no network; avoid a storm of refused calls
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# What a reader must see on the page for each notebook (beyond "it ran").
+KEY_VALUES = {
+    "01": ["0.3374, -0.1778, -0.1690", "-2.8400, -0.7849, -1.4096", "requires_grad=True"],
+    "02": ["-0.4015,  0.9666, -1.1481", "EmbeddingBackward0", "index out of range in self"],
+    "03": ["vocabulary size: 50257", "torch.Size([8, 4])", "torch.Size([8, 4, 256])"],
+    "04": ["torch.Size([4, 256])", "torch.Size([8, 4, 256])", "tensor([0.6000, 0.1000, 0.0000])"],
+}
+
+
+def pixels(png: bytes):
+    import matplotlib.image
+
+    return matplotlib.image.imread(io.BytesIO(png), format="png")[..., :3]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stored(notebook: Path):
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    n_png = sum("image/png" in o.get("data", {}) for c in code for o in c["outputs"])
+    expected_errors = sum("raises-exception" in c["metadata"].get("tags", []) for c in code)
+    return nb, len(code), n_png, expected_errors
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory):
+    """A copy of notebooks/ and data/ (JupyterLab autosaves; the committed files stay untouched)."""
+    root = tmp_path_factory.mktemp("lab-root")
+    shutil.copytree(NOTEBOOK_DIR, root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(REPO_ROOT / "data", root / "data")
+    # Interactive mode: the same notebook with the one switch flipped, as a learner would.
+    nb = json.loads((root / "notebooks" / "01_token_embeddings.ipynb").read_text(encoding="utf-8"))
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    lines = "".join(first["source"]).splitlines()
+    assert lines[0] == "%matplotlib inline" and "# %matplotlib widget" in lines, "the switch is not where the README says"
+    lines[0] = "# %matplotlib inline"
+    lines[lines.index("# %matplotlib widget")] = "%matplotlib widget"
+    first["source"] = "\n".join(lines)
+    (root / "notebooks" / "interactive_01.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def lab(workspace, tmp_path_factory):
+    """JupyterLab on 127.0.0.1 with a random token and its own config, data and runtime folders."""
+    home = tmp_path_factory.mktemp("jupyter-home")
+    settings = home / "user-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    # Render every cell, not only the visible ones, so the page holds all outputs.
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    apputils = home / "user-settings" / "@jupyterlab" / "apputils-extension"
+    apputils.mkdir(parents=True)
+    # No "get notified about Jupyter news?" toast over the notebook in screenshots.
+    (apputils / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    token, port = secrets.token_hex(24), free_port()
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+    )
+    env.pop("MPLBACKEND", None)  # would replace inline figures by nothing
+    command = [
+        str(Path(sys.executable).parent / "jupyter"),
+        "lab",
+        "--no-browser",
+        f"--ServerApp.root_dir={workspace}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--LabApp.user_settings_dir={home / 'user-settings'}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.news_url=None",
+        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp, to drive and inspect it
+    ]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log = open(home / "server.log", "w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except Exception:
+            if server.poll() is not None or time.time() > deadline:
+                server.kill()
+                raise RuntimeError(f"JupyterLab did not start; see {home / 'server.log'}:\n" + (home / "server.log").read_text())
+            time.sleep(0.5)
+    yield base, token
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: `make test-browser` installs Debian's chromium (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.page_errors = []
+    page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))
+    yield page
+    context.close()
+
+
+def open_and_run(page, lab, relpath: str, n_code_cells: int, timeout_s: float = 180):
+    base, token = lab
+    page.goto(f"{base}/lab/tree/{relpath}?token={token}")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    # The kernel must exist and report idle; the toolbar claims idle before a kernel exists.
+    page.wait_for_function(
+        """(path) => {
+            const w = window.jupyterapp.shell.currentWidget;
+            if (!w || !w.context || w.context.path !== path) return false;
+            const k = w.sessionContext.session && w.sessionContext.session.kernel;
+            return w.sessionContext.isReady && k && k.status === 'idle';
+        }""",
+        arg=relpath,
+        timeout=90_000,
+    )
+    page.wait_for_selector("#jp-main-statusbar >> text=Idle", timeout=30_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Finished when every code cell has its execution count and the kernel is idle again.
+    page.wait_for_function(
+        """(n) => {
+            const w = window.jupyterapp.shell.currentWidget;
+            const cells = w.content.widgets.filter(c => c.model.type === 'code');
+            const counts = cells.map(c => c.model.executionCount);
+            const k = w.sessionContext.session.kernel;
+            return cells.length === n && counts.every(c => c !== null) && k.status === 'idle';
+        }""",
+        arg=n_code_cells,
+        timeout=timeout_s * 1000,
+        polling=500,
+    )
+    return page.evaluate(
+        """() => {
+            const w = window.jupyterapp.shell.currentWidget;
+            const cells = w.content.widgets.filter(c => c.model.type === 'code');
+            return cells.map(c => ({
+                count: c.model.executionCount,
+                tags: c.model.getMetadata('tags') || [],
+                text: Array.from(c.node.querySelectorAll('.jp-OutputArea-output')).map(o => o.innerText).join('\\n'),
+                errors: c.model.outputs.toJSON().filter(o => o.output_type === 'error').map(o => o.ename),
+                images: Array.from(c.node.querySelectorAll('.jp-OutputArea-output img')).map(
+                    i => ({complete: i.complete, width: i.naturalWidth, height: i.naturalHeight})),
+            }));
+        }"""
+    )
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_in_jupyterlab(page, lab, notebook):
+    _, n_code, n_png, expected_errors = stored(notebook)
+    cells = open_and_run(page, lab, f"notebooks/{notebook.name}", n_code)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{notebook.stem}.png"), full_page=True)
+
+    assert [c["count"] for c in cells] == list(range(1, n_code + 1)), "cells did not run top to bottom"
+    page_text = "\n".join(c["text"] for c in cells)
+    for value in KEY_VALUES.get(notebook.name[:2], []):
+        assert value in page_text, f"{value!r} not shown"
+    for cell in cells:
+        if "raises-exception" in cell["tags"]:
+            assert len(cell["errors"]) == 1
+        else:
+            assert cell["errors"] == [], f"unexpected error output in cell [{cell['count']}]: {cell['errors']}"
+    assert sum(len(c["errors"]) for c in cells) == expected_errors
+    images = [i for c in cells for i in c["images"]]
+    assert len(images) == n_png, f"{len(images)} figures rendered, {n_png} stored"
+    for image in images:
+        assert image["complete"] and image["width"] > 300 and image["height"] > 300, image
+    assert not page.query_selector(".jp-Dialog"), "JupyterLab showed a dialog"
+    assert page.page_errors == []
+
+
+def test_interactive_figure_rotates_when_dragged(page, lab):
+    _, n_code, _, _ = stored(NOTEBOOKS[0])
+    open_and_run(page, lab, "notebooks/interactive_01.ipynb", n_code)
+    canvas = page.locator(".jupyter-matplotlib-figure canvas").first
+    canvas.wait_for(state="visible", timeout=60_000)
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # let the first frame arrive from the kernel
+    before = canvas.screenshot()
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x + 12 * step, y + 4 * step)
+        page.wait_for_timeout(50)
+    page.mouse.up()
+    page.wait_for_timeout(1500)  # the kernel redraws and sends the new frame
+    after = canvas.screenshot()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "interactive_before_drag.png").write_bytes(before)
+    (SCREENSHOTS / "interactive_after_drag.png").write_bytes(after)
+    page.screenshot(path=str(SCREENSHOTS / "interactive_01.png"), full_page=True)
+    before_px, after_px = pixels(before), pixels(after)
+    assert before_px.shape == after_px.shape
+    assert len({tuple(p) for p in before_px.reshape(-1, 3)[::7].tolist()}) > 20, "the canvas shows no drawing"
+    changed = (abs(before_px - after_px).sum(axis=-1) > 0.05).mean()
+    print(f"share of canvas pixels changed by the drag: {changed:.3f}")
+    assert changed > 0.01, f"dragging the 3D figure changed only {changed:.2%} of its canvas"
+    assert page.page_errors == []
