@@ -217,7 +217,9 @@ def test_notebook_runs_in_jupyterlab(page, lab, notebook):
     _, n_code, n_png, expected_errors = stored(notebook)
     cells = open_and_run(page, lab, f"notebooks/{notebook.name}", n_code)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{notebook.stem}.png"), full_page=True)
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.node.scrollTop = 0; }")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / f"{notebook.stem}.png"))
 
     assert [c["count"] for c in cells] == list(range(1, n_code + 1)), "cells did not run top to bottom"
     page_text = "\n".join(c["text"] for c in cells)
