@@ -45,6 +45,8 @@ KEY_VALUES = {
     "02": ["-0.4015,  0.9666, -1.1481", "EmbeddingBackward0", "index out of range in self"],
     "03": ["vocabulary size: 50257", "torch.Size([8, 4])", "torch.Size([8, 4, 256])"],
     "04": ["torch.Size([4, 256])", "torch.Size([8, 4, 256])", "tensor([0.6000, 0.1000, 0.0000])"],
+    "05": ["124,439,808", "38,597,376"],
+    "06": ["[14., 16., 18.]", "changed rows are exactly the seen ids: True", "185/185 steps"],
 }
 
 

@@ -230,6 +230,22 @@ def new_3d_axes(title: str, axis_labels=("dim 0", "dim 1", "dim 2"), view=None):
     return fig, ax
 
 
+def side_by_side_3d(titles, axis_labels=("dim 0", "dim 1", "dim 2")):
+    """A wide figure with one 3D axes per title, for before/after pictures."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(6.5 * len(titles), 6.0))
+    axes = []
+    for i, title in enumerate(titles):
+        ax = fig.add_subplot(1, len(titles), i + 1, projection="3d")
+        ax.set_title(title)
+        ax.set_xlabel(axis_labels[0])
+        ax.set_ylabel(axis_labels[1])
+        ax.set_zlabel(axis_labels[2])
+        axes.append(ax)
+    return fig, axes
+
+
 def draw_arrow_3d(ax, start, end, colour, label=None, linestyle="-", linewidth=2.0, label_at="head"):
     """One arrow from ``start`` to ``end``, labelled just past its head (or at its ``"middle"``)."""
     if label_at not in ("head", "middle"):
@@ -284,13 +300,12 @@ def fit_limits_3d(ax, points, margin: float = 0.15) -> None:
     ax.locator_params(nbins=5)  # fewer ticks: readable from the back of the room
 
 
-def project_to_3d(vectors, centre: bool = True):
-    """Project rows of ``vectors`` (N, D) onto their top 3 principal directions.
+def principal_directions(vectors, centre: bool = True):
+    """The 3 orthonormal directions (3, D) along which the rows of ``vectors`` (N, D) spread most.
 
-    Returns the (N, 3) coordinates and the share of the (squared) length each direction keeps.
-    ``centre=False`` makes the projection linear, so sums survive it:
-    proj(token + position) == proj(token) + proj(position), and head-to-tail drawings stay honest.
-    Signs are fixed (largest loading positive) so the figure is the same on every run.
+    Also returns the share of the (squared) length each direction keeps. With ``centre=False`` the
+    spread is measured from the origin rather than from the mean. Signs are fixed (largest loading
+    positive) so a figure is the same on every run.
     """
     vectors = torch.as_tensor(vectors, dtype=torch.float64).detach()
     if vectors.ndim != 2 or vectors.shape[0] < 2 or vectors.shape[1] < 3:
@@ -300,7 +315,17 @@ def project_to_3d(vectors, centre: bool = True):
     directions = vh[:3]
     largest = directions.abs().argmax(dim=1)
     signs = torch.sign(directions[torch.arange(3), largest])
-    directions = directions * signs[:, None]
     variance = singular_values**2
-    share = variance[:3] / variance.sum()
-    return (basis @ directions.T).float(), share.float()
+    return (directions * signs[:, None]).float(), (variance[:3] / variance.sum()).float()
+
+
+def project_to_3d(vectors, centre: bool = True):
+    """Coordinates (N, 3) of the rows of ``vectors`` (N, D) along their ``principal_directions``.
+
+    ``centre=False`` makes the projection linear, so sums survive it:
+    proj(token + position) == proj(token) + proj(position), and head-to-tail drawings stay honest.
+    """
+    directions, share = principal_directions(vectors, centre)
+    vectors = torch.as_tensor(vectors, dtype=torch.float32).detach()
+    basis = vectors - vectors.mean(dim=0) if centre else vectors
+    return basis @ directions.T, share

@@ -120,3 +120,29 @@ def test_label_in_the_middle_of_an_arrow(axes):
 def test_label_position_must_be_head_or_middle(axes):
     with pytest.raises(ValueError, match="label_at"):
         draw_arrow_3d(axes, [0, 0, 0], [1, 1, 1], "#000000", "x", label_at="tail")
+
+
+def test_side_by_side_axes_have_their_titles():
+    from embedding_helpers import side_by_side_3d
+
+    fig, axes = side_by_side_3d(["one-hot ids", "embedding rows"])
+    try:
+        assert [ax.get_title() for ax in axes] == ["one-hot ids", "embedding rows"]
+        assert all(ax.name == "3d" for ax in axes)
+        assert fig.get_size_inches()[0] == pytest.approx(13.0)
+    finally:
+        plt.close(fig)
+
+
+def test_principal_directions_are_orthonormal_and_find_the_spread():
+    from embedding_helpers import principal_directions
+
+    torch.manual_seed(3)
+    moves = torch.zeros(10, 8)
+    moves[:, 5] = torch.randn(10) * 10  # all the spread is along dimension 5
+    moves += torch.randn(10, 8) * 0.01
+    directions, share = principal_directions(moves, centre=False)
+    assert directions.shape == (3, 8)
+    assert torch.allclose(directions @ directions.T, torch.eye(3), atol=1e-5)
+    assert directions[0].abs().argmax().item() == 5 and directions[0, 5] > 0
+    assert share[0] > 0.99

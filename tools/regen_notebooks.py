@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -35,6 +36,7 @@ def execute(path: Path, timeout: int):
         kernel_name="python3",
         timeout=timeout,
         record_timing=False,  # no timestamps in cell metadata: they would change on every run
+        coalesce_streams=True,  # one stdout/stderr output per cell, progress-bar redraws (\r) resolved
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
@@ -48,6 +50,10 @@ def tidy(nb) -> None:
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                # Tracebacks name files by absolute path; keep them relative to the clone.
+                output.traceback = [line.replace(f"{REPO_ROOT}/", "") for line in output.traceback]
 
 
 def check(nb, path: Path) -> list[str]:
