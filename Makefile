@@ -23,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help setup data tokenizer lab test unit nbval test-browser regen constraints clean
+.PHONY: help setup data tokenizer lab test unit nbval test-browser mutation-check flake-check offline-check bench regen constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
@@ -82,6 +82,26 @@ $(CHROMIUM):
 
 test-browser: setup $(BROWSER_STAMP) $(CHROMIUM) ## Run every notebook in JupyterLab in headless Chromium
 	$(BIN)/python -m pytest browser_tests -p no:cacheprovider
+
+mutation-check: setup ## Change one number in every stored output; nbval must fail on exactly those cells
+	$(BIN)/python tools/mutation_check.py $(NOTEBOOKS)
+
+flake-check: setup ## Run the notebooks twice with different PYTHONHASHSEED; no output may differ
+	$(BIN)/python tools/flake_check.py $(NOTEBOOKS)
+
+# A network namespace of its own has no interface but loopback, which Jupyter's kernels need.
+offline-check: setup ## Run nbval in a network namespace with no network (needs root and unshare)
+	@if [ "$$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then \
+	  echo "offline-check: not run here: it needs root and unshare (util-linux)"; exit 0; fi; \
+	command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }; \
+	unshare --net sh -c '\
+	  ip link set lo up && \
+	  if ip route get 192.0.2.1 >/dev/null 2>&1; then echo "offline-check: a route out exists"; exit 1; fi && \
+	  echo "==> no route out of this namespace; running the notebooks" && \
+	  $(BIN)/python -m pytest notebooks --nbval --nbval-current-env -q'
+
+bench: setup ## Wall time and peak memory of each notebook against a floor (figures, not a test)
+	$(BIN)/python tools/bench.py $(NOTEBOOKS)
 
 regen: setup ## Re-execute every notebook in place; a notebook that fails stays untouched
 	$(BIN)/python tools/regen_notebooks.py $(NOTEBOOKS)

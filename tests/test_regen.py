@@ -1,5 +1,6 @@
 """tools/regen_notebooks.py: outputs come from one run top to bottom, and a failure changes nothing."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,38 @@ def test_a_cell_tagged_raises_exception_that_does_not_raise_is_a_failure(tmp_pat
     assert result.returncode == 1
     assert "raised nothing" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_output_dir_leaves_the_source_untouched(tmp_path):
+    source = tmp_path / "src.ipynb"
+    write_notebook(source, ["print(6 * 7)"])
+    before = source.read_bytes()
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(REGEN), "--output-dir", str(out), str(source)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert source.read_bytes() == before
+    assert nbformat.read(out / "src.ipynb", as_version=4).cells[0].outputs[0].text == "42\n"
+
+
+def test_make_regen_failing_halfway_through_a_real_notebook_changes_nothing(tmp_path):
+    """`make regen` on a copy of notebook 03 (with its helper module and data) that fails halfway."""
+    repo = REGEN.parent.parent
+    shutil.copytree(repo / "data", tmp_path / "data")
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(repo / "notebooks" / "embedding_helpers.py", tmp_path / "notebooks")
+    copy = tmp_path / "notebooks" / "03_text_to_batch_embeddings.ipynb"
+    nb = nbformat.read(repo / "notebooks" / copy.name, as_version=4)
+    halfway = len(nb.cells) // 2
+    nb.cells.insert(halfway, new_code_cell("raise RuntimeError('injected failure halfway')"))
+    nbformat.write(nb, copy)
+    before = copy.read_bytes()
+
+    result = subprocess.run(["make", "-C", str(repo), "regen", f"NOTEBOOKS={copy}"], capture_output=True, text=True)
+
+    assert result.returncode != 0
+    assert "injected failure halfway" in result.stderr
+    assert f"FAILED {copy} (left unchanged)" in result.stderr
+    assert copy.read_bytes() == before
+    assert sorted(p.name for p in copy.parent.iterdir() if p.suffix != ".py" and p.name != "__pycache__") == [copy.name]

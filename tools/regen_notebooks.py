@@ -25,6 +25,8 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 
 def execute(path: Path, timeout: int):
+    # The kernel runs in the notebook's own folder (it imports embedding_helpers from there),
+    # even when the result is written elsewhere.
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -90,7 +92,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    parser.add_argument(
+        "--output-dir", type=Path, help="write the executed notebooks here instead of in place (same checks)"
+    )
     args = parser.parse_args(argv)
+    if args.output_dir:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
 
     failed = []
     for path in args.notebooks:
@@ -108,8 +115,9 @@ def main(argv=None) -> int:
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)
             continue
-        write_atomically(nb, path)
-        print(f"ok     {path} ({time.perf_counter() - started:.1f} s)")
+        target = args.output_dir / path.name if args.output_dir else path
+        write_atomically(nb, target)
+        print(f"ok     {target} ({time.perf_counter() - started:.1f} s)")
     if failed:
         print(f"{len(failed)} of {len(args.notebooks)} notebooks failed; their files were not changed.", file=sys.stderr)
         return 1

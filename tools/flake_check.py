@@ -1,0 +1,77 @@
+"""Run every notebook twice, with different PYTHONHASHSEED values, and count output differences.
+
+Each run executes the notebooks exactly as `make regen` does (tools/regen_notebooks.py, written to
+a temporary folder). Every output is compared, figures' PNG bytes included, except cells tagged
+nbval-ignore-output (timings). The two runs must agree with each other and with the committed
+notebooks. Exit status 1 on any difference.
+
+    python tools/flake_check.py notebooks/*.ipynb
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REGEN = Path(__file__).resolve().parent / "regen_notebooks.py"
+HASH_SEEDS = ("1", "4242")
+
+
+def outputs_by_cell(path: Path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    return {
+        i: json.dumps(c["outputs"], sort_keys=True)
+        for i, c in enumerate(cells)
+        if "nbval-ignore-output" not in c["metadata"].get("tags", [])
+    }
+
+
+def differences(a: Path, b: Path) -> list[int]:
+    left, right = outputs_by_cell(a), outputs_by_cell(b)
+    return sorted(i for i in left.keys() | right.keys() if left.get(i) != right.get(i))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="flake-") as tmp:
+        runs = []
+        for seed in HASH_SEEDS:
+            out = Path(tmp) / f"hashseed-{seed}"
+            env = dict(os.environ, PYTHONHASHSEED=seed)
+            result = subprocess.run(
+                [sys.executable, str(REGEN), "--output-dir", str(out), *map(str, args.notebooks)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if result.returncode != 0:
+                print(result.stderr)
+                print(f"FAILED: the run with PYTHONHASHSEED={seed} did not complete")
+                return 1
+            runs.append(out)
+
+        total = 0
+        print(f"{'notebook':<46} {'run 1 vs run 2':>15} {'run 1 vs committed':>19}")
+        for notebook in args.notebooks:
+            first, second = runs[0] / notebook.name, runs[1] / notebook.name
+            between, committed = differences(first, second), differences(first, notebook)
+            total += len(between) + len(committed)
+            print(f"{notebook.name:<46} {len(between):>15} {len(committed):>19}")
+            for label, cells in (("between runs", between), ("against committed", committed)):
+                if cells:
+                    print(f"    cells differing {label}: {cells}")
+    print(f"\nPYTHONHASHSEED {' and '.join(HASH_SEEDS)}: {total} differing cells")
+    return 1 if total else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

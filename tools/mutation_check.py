@@ -1,0 +1,148 @@
+"""Prove that nbval catches a changed number: the mutation check.
+
+For every notebook, a temporary copy is made in which one digit is changed in the stored output of
+every code cell with compared output (its last digit d -> d+1 mod 10, or, with no digit, its last
+True/False flipped). nbval then runs the copy. Each mutated cell must fail, and no other cell may fail.
+Prints a table, the kill rate for tensor and shape outputs (must be 100%) and every cell whose
+output nbval does not compare, with its reason. Exit status 1 if anything survived.
+
+    python tools/mutation_check.py notebooks/*.ipynb
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TENSOR_OR_SHAPE = re.compile(r"tensor\(|torch\.Size|Parameter containing")
+
+
+def compared_text(output) -> str:
+    """The parts of an output that nbval compares as text (not images, not tracebacks)."""
+    if output.output_type == "stream":
+        return output.text
+    if output.output_type == "error":
+        return output.evalue
+    return "".join(output.get("data", {}).get("text/plain", ""))
+
+
+FLIP = {"True": "False", "False": "True"}
+
+
+def mutate_last_digit(cell) -> str | None:
+    """Change the last digit of the cell's last output that has one (d -> d+1 mod 10); in an output
+    without digits, flip its last True/False. Return a description, or None if nothing was changed."""
+    for pattern in (r"\d", r"\b(?:True|False)\b"):
+        for output in reversed(cell.outputs):
+            text = compared_text(output)
+            matches = list(re.finditer(pattern, text))
+            if not matches:
+                continue
+            last = matches[-1]
+            old = last.group()
+            new = str((int(old) + 1) % 10) if old.isdigit() else FLIP[old]
+            at = last.start()
+            mutated = text[:at] + new + text[last.end() :]
+            if output.output_type == "stream":
+                output.text = mutated
+            elif output.output_type == "error":
+                output.evalue = mutated
+            else:
+                output.data["text/plain"] = mutated
+            line = mutated[: at + len(new)].rsplit("\n", 1)[-1]
+            return f"...{line[-40:]!s}"
+    return None
+
+
+def failing_cells(report: Path) -> set[int]:
+    failed = set()
+    for case in ET.parse(report).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            match = re.search(r"Cell (\d+)", case.get("name", ""))
+            if match:
+                failed.add(int(match.group(1)))
+    return failed
+
+
+def check(notebook: Path, workdir: Path):
+    nb = nbformat.read(notebook, as_version=4)
+    mutated, excluded, untouched = {}, [], 0
+    for index, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        tags = cell.metadata.get("tags", [])
+        if "nbval-ignore-output" in tags:
+            reason = cell.source.splitlines()[0].removeprefix("# nbval-ignore-output:").strip()
+            excluded.append((index, reason))
+            continue
+        is_tensor = any(TENSOR_OR_SHAPE.search(compared_text(o)) for o in cell.outputs)
+        change = mutate_last_digit(cell)
+        if change:
+            mutated[index] = (change, is_tensor)
+        else:
+            untouched += 1
+    copy = workdir / notebook.name
+    nbformat.write(nb, copy)
+    report = workdir / f"{notebook.stem}.xml"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", str(copy), "--nbval", "--nbval-current-env", "-q", "-p", "no:cacheprovider",
+         f"--junitxml={report}"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    return mutated, failing_cells(report), excluded, untouched
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+
+    total = killed = tensor_total = tensor_killed = 0
+    problems, exclusions = [], []
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        workdir = Path(tmp) / "notebooks"
+        workdir.mkdir()
+        # The copies import the helper module and read data/ exactly like the originals.
+        shutil.copy(REPO_ROOT / "notebooks" / "embedding_helpers.py", workdir)
+        shutil.copytree(REPO_ROOT / "data", Path(tmp) / "data")
+        print(f"{'notebook':<46} {'mutated':>8} {'killed':>7} {'tensor/shape':>13} {'no output':>10}")
+        for notebook in args.notebooks:
+            mutated, failed, excluded, untouched = check(notebook, workdir)
+            hit = set(mutated) & failed
+            n_tensor = sum(is_tensor for _, is_tensor in mutated.values())
+            n_tensor_hit = sum(mutated[i][1] for i in hit)
+            total, killed = total + len(mutated), killed + len(hit)
+            tensor_total, tensor_killed = tensor_total + n_tensor, tensor_killed + n_tensor_hit
+            print(f"{notebook.name:<46} {len(mutated):>8} {len(hit):>7} {f'{n_tensor_hit}/{n_tensor}':>13} {untouched:>10}")
+            for index in sorted(set(mutated) - failed):
+                problems.append(f"{notebook.name} cell {index}: mutation survived ({mutated[index][0]})")
+            for index in sorted(failed - set(mutated)):
+                problems.append(f"{notebook.name} cell {index}: failed although its output was not changed")
+            exclusions += [f"{notebook.name} cell {index}: {reason}" for index, reason in excluded]
+
+    print(f"\nkill rate, all mutated outputs:    {killed}/{total} = {killed / max(total, 1):.0%}")
+    print(f"kill rate, tensor and shape outputs: {tensor_killed}/{tensor_total} = {tensor_killed / max(tensor_total, 1):.0%}")
+    print("\noutputs nbval does not compare:")
+    print("  - every image/png (figure pixels): nbval skips them; their text/plain repr is compared")
+    for line in exclusions:
+        print(f"  - {line}")
+    if problems or killed != total:
+        print("\nFAILED:")
+        for problem in problems:
+            print(f"  {problem}")
+        return 1
+    print("\nevery mutation was caught, and only the mutated cells failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
