@@ -329,3 +329,45 @@ def project_to_3d(vectors, centre: bool = True):
     vectors = torch.as_tensor(vectors, dtype=torch.float32).detach()
     basis = vectors - vectors.mean(dim=0) if centre else vectors
     return basis @ directions.T, share
+
+
+# ---------------------------------------------------------------------------
+# Self-checks for the exercises with a numeric answer
+# ---------------------------------------------------------------------------
+
+
+def _corpus_token_count() -> int:
+    return len(gpt2_tokenizer().encode(load_corpus(), allowed_special={END_OF_TEXT}))
+
+
+def _gpt2_parameters(d: int, n_blocks: int, vocab: int = 50257, context: int = 1024) -> int:
+    block = 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d)
+    return vocab * d + context * d + n_blocks * block + 2 * d
+
+
+# Each answer is computed here from its definition, never typed in.
+_ANSWERS = {
+    "01.2": ("bytes in GPT-2 small's token table (float32)", lambda: 50257 * 768 * 4),
+    "03.1": ("windows with max_length=4, stride=1", lambda: len(range(0, _corpus_token_count() - 4, 1))),
+    "03.2": ("batches with batch_size=4, max_length=256, stride=128", lambda: len(range(0, _corpus_token_count() - 256, 128)) // 4),
+    "03.3": ("MiB of GPT-2 XL's token table (float32)", lambda: 50257 * 1600 * 4 / 2**20),
+    "05.2": ("bytes of the one-hot input for 1,024 tokens", lambda: 1024 * 50257 * 4),
+    "05.4": ("GPT-2 XL's parameters", lambda: _gpt2_parameters(d=1600, n_blocks=48)),
+    "08.1": ("relative-bias parameters with K=1", lambda: 2 * 1 + 1),
+    "08.3": ("smallest ALiBi slope with 16 heads", lambda: 2 ** (-8 * 16 / 16)),
+}
+
+
+def check_answer(exercise: str, your_answer, rel_tol: float = 1e-3) -> None:
+    """Print whether ``your_answer`` to a numeric exercise is right (within ``rel_tol``)."""
+    if exercise not in _ANSWERS:
+        raise KeyError(f"no self-check for exercise {exercise!r}; there are: {', '.join(sorted(_ANSWERS))}")
+    what, compute = _ANSWERS[exercise]
+    if your_answer is None:
+        print(f"{exercise} ({what}): no answer yet. Replace None with your number and run the cell again.")
+        return
+    if isinstance(your_answer, bool) or not isinstance(your_answer, (int, float)):
+        raise TypeError(f"your answer must be a number, got {type(your_answer).__name__}")
+    expected = compute()
+    correct = abs(your_answer - expected) <= rel_tol * abs(expected)
+    print(f"{exercise} ({what}): {'correct' if correct else 'not yet: check your working and try again'}.")
