@@ -132,3 +132,42 @@ def test_readme_lists_every_notebook():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for path in NOTEBOOKS:
         assert f"(notebooks/{path.name})" in readme
+
+
+SOLUTIONS = sorted((REPO_ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*_solutions.ipynb"))
+
+
+def test_every_notebook_has_a_solutions_notebook():
+    assert [p.name for p in SOLUTIONS] == [p.stem + "_solutions.ipynb" for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_solutions_answer_every_exercise_and_are_executed(path):
+    solutions = load(path)
+    chapter = load(REPO_ROOT / "notebooks" / path.name.replace("_solutions", ""))
+    exercises = markdown(chapter).split("## Exercises", 1)[1].split("---", 1)[0]
+    n_exercises = len(re.findall(r"^\d+\. ", exercises, flags=re.MULTILINE))
+    headings = re.findall(r"^### Exercise (\d+)", markdown(solutions), flags=re.MULTILINE)
+    assert [int(h) for h in headings] == list(range(1, n_exercises + 1))
+    test_executed_top_to_bottom_with_python3_kernel(path)
+    test_only_timings_are_hidden_from_nbval_each_with_a_reason(path)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_self_checks_are_confirmed_by_the_solutions(path):
+    """Each self-check in a chapter is answered 'correct' by an independent computation in its solutions."""
+    checks = re.findall(r'check_answer\("(\d\d\.\d)", None\)', "".join(source(c) for c in code_cells(load(path))))
+    solution_outputs = "".join(
+        "".join(o.get("text", "")) for c in code_cells(load(REPO_ROOT / "notebooks" / "solutions" / (path.stem + "_solutions.ipynb"))) for o in c["outputs"]
+    )
+    for exercise in checks:
+        assert re.search(rf"^{re.escape(exercise)} \(.*\): correct\.$", solution_outputs, flags=re.MULTILINE), exercise
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_a_slide_type_and_sections_start_slides(path):
+    for index, cell in enumerate(load(path)["cells"]):
+        kind = cell["metadata"].get("slideshow", {}).get("slide_type")
+        assert kind in {"slide", "subslide", "fragment", "skip", "notes", "-"}, f"cell {index}"
+        if cell["cell_type"] == "markdown" and re.match(r"## \d+\.\d+ |## Summary|## Exercises", source(cell)):
+            assert kind == "slide", f"cell {index} starts a section but not a slide"
