@@ -23,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help setup data tokenizer lab test unit nbval test-browser mutation-check flake-check offline-check bench regen constraints clean
+.PHONY: help setup data tokenizer lab test unit nbval slides html test-browser mutation-check flake-check offline-check bench regen constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
@@ -66,6 +66,45 @@ unit: setup ## Only the unit tests (fast)
 nbval: setup ## Only the notebooks, under nbval
 	$(BIN)/python -m pytest notebooks --nbval --nbval-current-env
 
+# Slides and HTML that work with no network: reveal.js, require.js, jQuery and Font Awesome come
+# from the npm registry once, at build time, and are copied next to the pages that use them.
+CHAPTERS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+WEB_ASSETS := reveal.js@4.6.0 requirejs@2.3.8 jquery@3.8.0 font-awesome@4.7.0
+VENDOR := build/vendor/node_modules
+NBCONVERT := $(BIN)/jupyter nbconvert --TemplateExporter.extra_template_basedirs=tools/nbconvert_templates
+
+$(VENDOR)/.installed:
+	@command -v npm >/dev/null || { echo "make slides and make html need npm (Node.js) once, to fetch reveal.js: install nodejs and npm"; exit 1; }
+	npm install --prefix build/vendor --no-save --no-package-lock --no-audit --no-fund --loglevel=error $(WEB_ASSETS)
+	touch $@
+
+define copy_vendor
+	mkdir -p $(1)/vendor
+	cp -r $(VENDOR)/reveal.js $(VENDOR)/requirejs $(VENDOR)/jquery $(VENDOR)/font-awesome $(1)/vendor/
+endef
+
+slides: setup $(VENDOR)/.installed ## Build offline reveal.js decks of the notebooks into build/slides/
+	rm -rf build/slides
+	$(call copy_vendor,build/slides)
+	$(NBCONVERT) --to slides --template offline_reveal --output-dir build/slides \
+	  --SlidesExporter.reveal_url_prefix=vendor/reveal.js \
+	  --SlidesExporter.require_js_url=vendor/requirejs/require.js \
+	  --SlidesExporter.jquery_url=vendor/jquery/dist/jquery.min.js \
+	  --SlidesExporter.font_awesome_url=vendor/font-awesome/css/font-awesome.min.css \
+	  --SlidesExporter.reveal_theme=white --SlidesExporter.reveal_scroll=True \
+	  --SlidesExporter.reveal_transition=none $(CHAPTERS)
+	@echo "==> open build/slides/01_token_embeddings.slides.html in a browser (works offline)"
+
+html: setup $(VENDOR)/.installed ## Render every notebook with its outputs into build/html/ with an index page
+	rm -rf build/html
+	$(call copy_vendor,build/html)
+	$(NBCONVERT) --to html --template offline_lab --output-dir build/html \
+	  --HTMLExporter.require_js_url=vendor/requirejs/require.js $(CHAPTERS)
+	mkdir -p build/html/solutions/vendor && cp -r build/html/vendor/requirejs build/html/solutions/vendor/
+	$(NBCONVERT) --to html --template offline_lab --output-dir build/html/solutions \
+	  --HTMLExporter.require_js_url=vendor/requirejs/require.js notebooks/solutions/*.ipynb
+	$(BIN)/python tools/build_html_index.py build/html $(CHAPTERS)
+
 # Playwright drives Debian's chromium; its own browser download cannot work offline.
 $(BROWSER_STAMP): requirements-browser.txt $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-browser.txt -c constraints.txt
@@ -80,7 +119,7 @@ $(CHROMIUM):
 	  exit 1; \
 	fi
 
-test-browser: setup $(BROWSER_STAMP) $(CHROMIUM) ## Run every notebook in JupyterLab in headless Chromium
+test-browser: setup $(BROWSER_STAMP) $(CHROMIUM) slides html ## Notebooks in JupyterLab, decks and HTML, in headless Chromium
 	$(BIN)/python -m pytest browser_tests -p no:cacheprovider
 
 mutation-check: setup ## Change one number in every stored output; nbval must fail on exactly those cells

@@ -22,23 +22,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 SCREENSHOTS = REPO_ROOT / "build" / "browser"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # running as root in containers and CI
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",  # the machine has no network; avoid a storm of refused calls
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 # What a reader must see on the page for each notebook (beyond "it ran").
 KEY_VALUES = {
     "01": ["0.3374, -0.1778, -0.1690", "-2.8400, -0.7849, -1.4096", "requires_grad=True"],
@@ -147,26 +135,6 @@ def lab(workspace, tmp_path_factory):
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: `make test-browser` installs Debian's chromium (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.page_errors = []
-    page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))
-    yield page
-    context.close()
 
 
 def open_and_run(page, lab, relpath: str, n_code_cells: int, timeout_s: float = 180):

@@ -169,5 +169,7 @@ def test_every_cell_has_a_slide_type_and_sections_start_slides(path):
     for index, cell in enumerate(load(path)["cells"]):
         kind = cell["metadata"].get("slideshow", {}).get("slide_type")
         assert kind in {"slide", "subslide", "fragment", "skip", "notes", "-"}, f"cell {index}"
-        if cell["cell_type"] == "markdown" and re.match(r"## \d+\.\d+ |## Summary|## Exercises", source(cell)):
-            assert kind == "slide", f"cell {index} starts a section but not a slide"
+        if cell["cell_type"] == "markdown":
+            assert "\n## " not in source(cell), f"cell {index}: a section heading must start its own cell (and slide)"
+            if re.match(r"## \d+\.\d+ |## Summary|## Exercises", source(cell)):
+                assert kind == "slide", f"cell {index} starts a section but not a slide"

@@ -1,0 +1,62 @@
+"""Write build/html/index.html (every notebook and its solutions) and point the pages' links at
+the rendered pages (NN_slug.ipynb -> NN_slug.html, the README -> index.html), for reading offline."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+
+def relink(page: Path, index: str) -> None:
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r'href="([^"#:]*?)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', text)
+    text = re.sub(r'href="[./]*README\.md"', f'href="{index}"', text)
+    page.write_text(text, encoding="utf-8")
+
+
+def title(notebook: Path) -> str:
+    first = json.loads(notebook.read_text(encoding="utf-8"))["cells"][0]
+    return "".join(first["source"]).splitlines()[0].lstrip("# ").strip()
+
+
+def main(out_dir: str, *notebooks: str) -> int:
+    out = Path(out_dir)
+    rows = []
+    for path in map(Path, notebooks):
+        if path.parent.name == "solutions":
+            continue
+        solutions = path.parent / "solutions" / f"{path.stem}_solutions.ipynb"
+        solution_link = (
+            f' · <a href="solutions/{solutions.stem}.html">solutions</a>' if solutions.exists() else ""
+        )
+        rows.append(f'<li><a href="{path.stem}.html">{html.escape(title(path))}</a>{solution_link}</li>')
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Token and positional embeddings</title>
+<style>body {{ font: 18px/1.5 sans-serif; max-width: 46em; margin: 3em auto; padding: 0 1em; }}</style>
+</head>
+<body>
+<h1>Token and positional embeddings, step by step</h1>
+<p>The notebooks with their stored outputs, for reading without a kernel. To run them, use
+<code>make lab</code> in the repository.</p>
+<ol>
+{chr(10).join(rows)}
+</ol>
+</body>
+</html>
+"""
+    (out / "index.html").write_text(page, encoding="utf-8")
+    for rendered in out.glob("*.html"):
+        if rendered.name != "index.html":
+            relink(rendered, "index.html")
+    for rendered in (out / "solutions").glob("*.html"):
+        relink(rendered, "../index.html")
+    print(f"==> {out / 'index.html'}: {len(rows)} notebooks")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
