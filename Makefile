@@ -23,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help setup data tokenizer lab test unit nbval slides html test-browser mutation-check flake-check offline-check bench regen constraints clean
+.PHONY: help setup data tokenizer lab test unit nbval slides html wheelhouse test-browser mutation-check flake-check offline-check bench regen constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
@@ -105,6 +105,10 @@ html: setup $(VENDOR)/.installed ## Render every notebook with its outputs into 
 	  --HTMLExporter.require_js_url=vendor/requirejs/require.js notebooks/solutions/*.ipynb
 	$(BIN)/python tools/build_html_index.py build/html $(CHAPTERS)
 
+wheelhouse: ## Download every pinned package into wheelhouse/, for machines with no network (see docs/teaching.md)
+	$(PYTHON) -m pip wheel --quiet --wheel-dir wheelhouse -r requirements.txt -r requirements-browser.txt -c constraints.txt
+	@echo "==> wheelhouse/ ready: on a machine with no network, run  PIP_NO_INDEX=1 PIP_FIND_LINKS=\$$PWD/wheelhouse make lab"
+
 # Playwright drives Debian's chromium; its own browser download cannot work offline.
 $(BROWSER_STAMP): requirements-browser.txt $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-browser.txt -c constraints.txt
@@ -140,7 +144,7 @@ offline-check: setup ## Run nbval in a network namespace with no network (needs 
 	  $(BIN)/python -m pytest notebooks --nbval --nbval-current-env -q'
 
 bench: setup ## Wall time and peak memory of each notebook against a floor (figures, not a test)
-	$(BIN)/python tools/bench.py $(NOTEBOOKS)
+	$(BIN)/python tools/bench.py $(CHAPTERS)
 
 regen: setup ## Re-execute every notebook in place; a notebook that fails stays untouched
 	$(BIN)/python tools/regen_notebooks.py $(NOTEBOOKS)
