@@ -6,6 +6,9 @@ Each piece is taught in full in one notebook and imported by the later ones:
 * ``load_corpus``, ``GPTDatasetV1``,
   ``create_dataloader_v1`` ...................... 03
 * the 3D plotting helpers ......................... used from 01 on
+* ``sinusoidal_encoding``, ``shift_matrix`` ....... 07
+* ``rope_interleaved``, ``rope_half_split`` ....... 08
+* ``check_answer`` (exercise self-checks) ......... every notebook
 
 Nothing here downloads anything.
 """
@@ -329,6 +332,54 @@ def project_to_3d(vectors, centre: bool = True):
     vectors = torch.as_tensor(vectors, dtype=torch.float32).detach()
     basis = vectors - vectors.mean(dim=0) if centre else vectors
     return basis @ directions.T, share
+
+
+# ---------------------------------------------------------------------------
+# Computed position encodings (float64, so identities can be checked tightly)
+# ---------------------------------------------------------------------------
+
+
+def sinusoidal_encoding(positions, d, base=10000.0):
+    """Rows of sin/cos pairs for each position; positions may be any numbers."""
+    positions = torch.as_tensor(positions, dtype=torch.float64).reshape(-1, 1)  # (P, 1)
+    frequencies = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
+    encoding = torch.zeros(len(positions), d, dtype=torch.float64)
+    encoding[:, 0::2] = torch.sin(positions * frequencies)
+    encoding[:, 1::2] = torch.cos(positions * frequencies)
+    return encoding
+
+
+def shift_matrix(k, d, base=10000.0):
+    """Block-diagonal rotation that maps PE(p) to PE(p + k), for every p."""
+    frequencies = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    matrix = torch.zeros(d, d, dtype=torch.float64)
+    for i, angle in enumerate(frequencies * k):
+        c, s = torch.cos(angle), torch.sin(angle)
+        matrix[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = torch.stack([torch.stack([c, s]), torch.stack([-s, c])])
+    return matrix
+
+
+def rope_interleaved(x, positions, base=10000.0):
+    """Rotate pairs (0, 1), (2, 3), ... of each row of x (T, d) by position * theta_i."""
+    d = x.shape[-1]
+    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
+    angles = torch.as_tensor(positions, dtype=torch.float64)[:, None] * theta  # (T, d/2)
+    cos, sin = angles.cos(), angles.sin()
+    first, second = x[:, 0::2], x[:, 1::2]
+    rotated = torch.empty_like(x)
+    rotated[:, 0::2] = first * cos - second * sin
+    rotated[:, 1::2] = first * sin + second * cos
+    return rotated
+
+
+def rope_half_split(x, positions, base=10000.0):
+    """Rotate pairs (i, i + d/2) of each row of x (T, d) by position * theta_i."""
+    d = x.shape[-1]
+    theta = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angles = torch.as_tensor(positions, dtype=torch.float64)[:, None] * theta
+    cos, sin = angles.cos(), angles.sin()
+    first, second = x[:, : d // 2], x[:, d // 2 :]
+    return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=1)
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS_GLOB = sorted((REPO_ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 IGNORE_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP")
 IGNORE_TAGS = {"nbval-ignore-output", "nbval-skip"}
 
@@ -120,12 +121,18 @@ def test_has_a_figure_and_the_figure_switch(path):
             assert "<matplotlib." not in "".join(out.get("data", {}).get("text/plain", "")), "end plot cells with plt.show()"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+SHARED_DEFINITIONS = [
+    "class GPTDatasetV1", "def create_dataloader_v1", "def seed_tiktoken_cache", "def draw_",
+    "def sinusoidal_encoding", "def shift_matrix", "def rope_", "def check_answer",
+]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS_GLOB, ids=lambda p: p.name)
 def test_shared_code_is_imported_not_copied(path):
     for cell in code_cells(load(path)):
         text = source(cell)
-        for definition in ["class GPTDatasetV1", "def create_dataloader_v1", "def seed_tiktoken_cache", "def draw_"]:
-            assert definition not in text
+        for definition in SHARED_DEFINITIONS:
+            assert definition not in text, f"{definition}: import it from embedding_helpers"
 
 
 def test_readme_lists_every_notebook():
