@@ -180,3 +180,10 @@ def test_every_cell_has_a_slide_type_and_sections_start_slides(path):
             assert "\n## " not in source(cell), f"cell {index}: a section heading must start its own cell (and slide)"
             if re.match(r"## \d+\.\d+ |## Summary|## Exercises", source(cell)):
                 assert kind == "slide", f"cell {index} starts a section but not a slide"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS_GLOB, ids=lambda p: p.name)
+def test_every_figure_has_alternative_text(path):
+    for cell in code_cells(load(path)):
+        if any("image/png" in o.get("data", {}) for o in cell["outputs"]):
+            assert cell["metadata"].get("figure_alt", "").startswith("Figure: "), source(cell)[:80]
