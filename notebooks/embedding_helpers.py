@@ -218,18 +218,23 @@ def use_classroom_style() -> None:
     )
 
 
+def _titled_3d_axes(fig, position, title, axis_labels):
+    ax = fig.add_subplot(*position, projection="3d")
+    ax.set_title(title)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_zlabel(axis_labels[2])
+    return ax
+
+
 def new_3d_axes(title: str, axis_labels=("dim 0", "dim 1", "dim 2"), view=None):
     """A figure with one 3D axes, titled and with labelled axes; ``view=(elev, azim)`` turns the camera."""
     import matplotlib.pyplot as plt
 
     fig = plt.figure()
-    ax = fig.add_subplot(projection="3d")
+    ax = _titled_3d_axes(fig, (1, 1, 1), title, axis_labels)
     if view is not None:
         ax.view_init(elev=view[0], azim=view[1])
-    ax.set_title(title)
-    ax.set_xlabel(axis_labels[0])
-    ax.set_ylabel(axis_labels[1])
-    ax.set_zlabel(axis_labels[2])
     return fig, ax
 
 
@@ -238,14 +243,7 @@ def side_by_side_3d(titles, axis_labels=("dim 0", "dim 1", "dim 2")):
     import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=(6.5 * len(titles), 6.0))
-    axes = []
-    for i, title in enumerate(titles):
-        ax = fig.add_subplot(1, len(titles), i + 1, projection="3d")
-        ax.set_title(title)
-        ax.set_xlabel(axis_labels[0])
-        ax.set_ylabel(axis_labels[1])
-        ax.set_zlabel(axis_labels[2])
-        axes.append(ax)
+    axes = [_titled_3d_axes(fig, (1, len(titles), i + 1), title, axis_labels) for i, title in enumerate(titles)]
     return fig, axes
 
 
