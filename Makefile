@@ -28,7 +28,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
 	@echo "  make lab    set up what is missing, then open JupyterLab on notebooks/"
-	@echo "  make test   set up what is missing, then run every check"
+	@echo "  make test   set up what is missing, then run the unit tests and nbval"
 	@echo
 	@echo "All targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 20
