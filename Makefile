@@ -100,9 +100,8 @@ html: setup $(VENDOR)/.installed ## Render every notebook with its outputs into 
 	$(call copy_vendor,build/html)
 	$(NBCONVERT) --to html --template offline_lab --output-dir build/html \
 	  --HTMLExporter.require_js_url=vendor/requirejs/require.js $(CHAPTERS)
-	mkdir -p build/html/solutions/vendor && cp -r build/html/vendor/requirejs build/html/solutions/vendor/
 	$(NBCONVERT) --to html --template offline_lab --output-dir build/html/solutions \
-	  --HTMLExporter.require_js_url=vendor/requirejs/require.js notebooks/solutions/*.ipynb
+	  --HTMLExporter.require_js_url=../vendor/requirejs/require.js notebooks/solutions/*.ipynb
 	$(BIN)/python tools/build_html_index.py build/html $(CHAPTERS)
 
 wheelhouse: ## Download every pinned package into wheelhouse/, for machines with no network (see docs/teaching.md)

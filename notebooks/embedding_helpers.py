@@ -301,18 +301,18 @@ def fit_limits_3d(ax, points, margin: float = 0.15) -> None:
     ax.locator_params(nbins=5)  # fewer ticks: readable from the back of the room
 
 
-def principal_directions(vectors, centre: bool = True):
-    """The 3 orthonormal directions (3, D) along which the rows of ``vectors`` (N, D) spread most.
+def principal_directions(vectors):
+    """The 3 orthonormal directions (3, D) along which the rows of ``vectors`` (N, D) reach furthest
+    from the origin, and the share of the squared length each keeps.
 
-    Also returns the share of the (squared) length each direction keeps. With ``centre=False`` the
-    spread is measured from the origin rather than from the mean. Signs are fixed (largest loading
-    positive) so a figure is the same on every run.
+    Measured from the origin, not the mean, so that projecting onto them is linear: arrows from the
+    origin stay arrows, and proj(token + position) == proj(token) + proj(position).
+    Signs are fixed (largest loading positive) so a figure is the same on every run.
     """
     vectors = torch.as_tensor(vectors, dtype=torch.float64).detach()
     if vectors.ndim != 2 or vectors.shape[0] < 2 or vectors.shape[1] < 3:
         raise ValueError(f"need at least 2 vectors of at least 3 dimensions, got shape {tuple(vectors.shape)}")
-    basis = vectors - vectors.mean(dim=0) if centre else vectors
-    _, singular_values, vh = torch.linalg.svd(basis, full_matrices=False)
+    _, singular_values, vh = torch.linalg.svd(vectors, full_matrices=False)
     directions = vh[:3]
     largest = directions.abs().argmax(dim=1)
     signs = torch.sign(directions[torch.arange(3), largest])
@@ -320,16 +320,10 @@ def principal_directions(vectors, centre: bool = True):
     return (directions * signs[:, None]).float(), (variance[:3] / variance.sum()).float()
 
 
-def project_to_3d(vectors, centre: bool = True):
-    """Coordinates (N, 3) of the rows of ``vectors`` (N, D) along their ``principal_directions``.
-
-    ``centre=False`` makes the projection linear, so sums survive it:
-    proj(token + position) == proj(token) + proj(position), and head-to-tail drawings stay honest.
-    """
-    directions, share = principal_directions(vectors, centre)
-    vectors = torch.as_tensor(vectors, dtype=torch.float32).detach()
-    basis = vectors - vectors.mean(dim=0) if centre else vectors
-    return basis @ directions.T, share
+def project_to_3d(vectors):
+    """Coordinates (N, 3) of the rows of ``vectors`` (N, D) along their ``principal_directions``."""
+    directions, share = principal_directions(vectors)
+    return torch.as_tensor(vectors, dtype=torch.float32).detach() @ directions.T, share
 
 
 # ---------------------------------------------------------------------------

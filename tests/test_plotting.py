@@ -103,11 +103,11 @@ def test_projection_needs_enough_data():
         project_to_3d(torch.zeros(1, 5))
 
 
-def test_uncentred_projection_is_linear_so_sums_survive():
+def test_projection_is_linear_so_sums_survive():
     torch.manual_seed(2)
     token, position = torch.randn(2, 32)
     stacked = torch.stack([token, position, token + position])
-    projected, _ = project_to_3d(stacked, centre=False)
+    projected, _ = project_to_3d(stacked)
     assert torch.allclose(projected[0] + projected[1], projected[2], atol=1e-5)
 
 
@@ -141,7 +141,7 @@ def test_principal_directions_are_orthonormal_and_find_the_spread():
     moves = torch.zeros(10, 8)
     moves[:, 5] = torch.randn(10) * 10  # all the spread is along dimension 5
     moves += torch.randn(10, 8) * 0.01
-    directions, share = principal_directions(moves, centre=False)
+    directions, share = principal_directions(moves)
     assert directions.shape == (3, 8)
     assert torch.allclose(directions @ directions.T, torch.eye(3), atol=1e-5)
     assert directions[0].abs().argmax().item() == 5 and directions[0, 5] > 0

@@ -38,7 +38,7 @@ def compared_text(output) -> str:
 FLIP = {"True": "False", "False": "True"}
 
 
-def mutate_last_digit(cell) -> str | None:
+def mutate_one_value(cell) -> str | None:
     """Change the last digit of the cell's last output that has one (d -> d+1 mod 10); in an output
     without digits, flip its last True/False. Return a description, or None if nothing was changed."""
     for pattern in (r"\d", r"\b(?:True|False)\b"):
@@ -83,7 +83,7 @@ def check(notebook: Path, workdir: Path):
             excluded.append((index, reason))
             continue
         is_tensor = any(TENSOR_OR_SHAPE.search(compared_text(o)) for o in cell.outputs)
-        change = mutate_last_digit(cell)
+        change = mutate_one_value(cell)
         if change:
             mutated[index] = (change, is_tensor)
         else:
