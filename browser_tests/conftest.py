@@ -44,7 +44,7 @@ def page(browser):
     page.on("pageerror", lambda exc: page.page_errors.append(str(exc)))
     # Anything that would leave this machine: not a file, not inline data, not a local server.
     page.outside_requests = []
-    page.on("request", lambda request: page.outside_requests.append(request.url) if leaves_machine(request.url) else None)
+    page.on("request", lambda r: page.outside_requests.append(r.url) if leaves_machine(r.url) else None)
     page.failed_requests = []
     page.on("requestfailed", lambda request: page.failed_requests.append(request.url))
     yield page

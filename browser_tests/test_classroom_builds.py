@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from tools.series import REPO_ROOT, chapters, solution_for
+
+CHAPTERS = chapters()
 SLIDES = REPO_ROOT / "build" / "slides"
 HTML = REPO_ROOT / "build" / "html"
 SCREENSHOTS = REPO_ROOT / "build" / "browser"
@@ -22,7 +23,10 @@ def test_deck_opens_from_disk_and_moves_to_the_next_slide(page, chapter):
     page.goto(deck.as_uri())
     # reveal.js is loaded through require.js, so it is not a global: read its state from the page.
     page.wait_for_selector(".reveal.ready", timeout=30_000)
-    current = "() => Array.from(document.querySelectorAll('.reveal .slides > section')).findIndex(s => s.classList.contains('present'))"
+    current = (
+        "() => Array.from(document.querySelectorAll('.reveal .slides > section'))"
+        ".findIndex(s => s.classList.contains('present'))"
+    )
     n_slides = page.evaluate("() => document.querySelectorAll('.reveal .slides > section').length")
     assert page.evaluate(current) == 0 and n_slides >= 8, n_slides
     assert page.locator(".reveal .slides > section.present").inner_text().strip().startswith(chapter.name[:2])
@@ -58,7 +62,8 @@ def test_html_index_links_every_chapter_and_every_link_resolves():
             assert (page_path.parent / href).resolve().is_file(), f"{page_path.name}: broken link {href}"
 
 
-PAGES = [HTML / f"{c.stem}.html" for c in CHAPTERS] + [HTML / "solutions" / f"{c.stem}_solutions.html" for c in CHAPTERS]
+PAGES = [HTML / f"{c.stem}.html" for c in CHAPTERS]
+PAGES += [HTML / "solutions" / f"{solution_for(c).stem}.html" for c in CHAPTERS]
 
 
 @pytest.mark.parametrize("rendered", PAGES, ids=lambda p: p.stem)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+from tools.series import NOTEBOOK_DIR, RAISES, REPO_ROOT, chapters, code_cells, number, read, tags
+
+NOTEBOOKS = chapters()
 SCREENSHOTS = REPO_ROOT / "build" / "browser"
 # What a reader must see on the page for each notebook (beyond "it ran").
 KEY_VALUES = {
@@ -53,24 +53,25 @@ def free_port() -> int:
 
 
 def stored(notebook: Path):
-    nb = json.loads(notebook.read_text(encoding="utf-8"))
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    """How many code cells, stored figures and intended errors the notebook has."""
+    code = code_cells(read(notebook))
     n_png = sum("image/png" in o.get("data", {}) for c in code for o in c["outputs"])
-    expected_errors = sum("raises-exception" in c["metadata"].get("tags", []) for c in code)
-    return nb, len(code), n_png, expected_errors
+    expected_errors = sum(RAISES in tags(c) for c in code)
+    return len(code), n_png, expected_errors
 
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory):
-    """A copy of notebooks/ and data/ (JupyterLab autosaves; the committed files stay untouched)."""
+    """A copy of notebooks/ (JupyterLab autosaves; the committed files stay untouched)."""
     root = tmp_path_factory.mktemp("lab-root")
-    shutil.copytree(NOTEBOOK_DIR, root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    shutil.copytree(REPO_ROOT / "data", root / "data")
+    skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    shutil.copytree(NOTEBOOK_DIR, root / "notebooks", ignore=skip)
     # Interactive mode: the same notebook with the one switch flipped, as a learner would.
     nb = json.loads((root / "notebooks" / "01_token_embeddings.ipynb").read_text(encoding="utf-8"))
     first = next(c for c in nb["cells"] if c["cell_type"] == "code")
     lines = "".join(first["source"]).splitlines()
-    assert lines[0] == "%matplotlib inline" and "# %matplotlib widget" in lines, "the switch is not where the README says"
+    assert lines[0] == "%matplotlib inline", "the switch is not where the README says"
+    assert "# %matplotlib widget" in lines, "the switch is not where the README says"
     lines[0] = "# %matplotlib inline"
     lines[lines.index("# %matplotlib widget")] = "%matplotlib widget"
     first["source"] = "\n".join(lines)
@@ -123,10 +124,11 @@ def lab(workspace, tmp_path_factory):
         try:
             urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
             break
-        except Exception:
+        except Exception as error:
             if server.poll() is not None or time.time() > deadline:
                 server.kill()
-                raise RuntimeError(f"JupyterLab did not start; see {home / 'server.log'}:\n" + (home / "server.log").read_text())
+                log_text = (home / "server.log").read_text()
+                raise RuntimeError(f"JupyterLab did not start; see {home / 'server.log'}:\n{log_text}") from error
             time.sleep(0.5)
     yield base, token
     server.terminate()
@@ -186,7 +188,7 @@ def open_and_run(page, lab, relpath: str, n_code_cells: int, timeout_s: float = 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_in_jupyterlab(page, lab, notebook):
-    _, n_code, n_png, expected_errors = stored(notebook)
+    n_code, n_png, expected_errors = stored(notebook)
     cells = open_and_run(page, lab, f"notebooks/{notebook.name}", n_code)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.node.scrollTop = 0; }")
@@ -195,10 +197,10 @@ def test_notebook_runs_in_jupyterlab(page, lab, notebook):
 
     assert [c["count"] for c in cells] == list(range(1, n_code + 1)), "cells did not run top to bottom"
     page_text = "\n".join(c["text"] for c in cells)
-    for value in KEY_VALUES.get(notebook.name[:2], []):
+    for value in KEY_VALUES[number(notebook)]:
         assert value in page_text, f"{value!r} not shown"
     for cell in cells:
-        if "raises-exception" in cell["tags"]:
+        if RAISES in cell["tags"]:
             assert len(cell["errors"]) == 1
         else:
             assert cell["errors"] == [], f"unexpected error output in cell [{cell['count']}]: {cell['errors']}"
@@ -212,7 +214,7 @@ def test_notebook_runs_in_jupyterlab(page, lab, notebook):
 
 
 def test_interactive_figure_rotates_when_dragged(page, lab):
-    _, n_code, _, _ = stored(NOTEBOOKS[0])
+    n_code, _, _ = stored(NOTEBOOKS[0])
     open_and_run(page, lab, "notebooks/interactive_01.ipynb", n_code)
     canvas = page.locator(".jupyter-matplotlib-figure canvas").first
     canvas.wait_for(state="visible", timeout=60_000)

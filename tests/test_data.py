@@ -1,17 +1,18 @@
-"""data/README.md states the corpus' size and checksum; recompute each number from the file."""
+"""The corpus README states the corpus' size and checksum; recompute each number from the file."""
 
 import hashlib
 import re
 import subprocess
 
-from embedding_helpers import CORPUS_PATH, DATA_DIR, create_dataloader_v1
+from embeddings_course import CORPUS_PATH, create_dataloader_v1
 
+DATA_DIR = CORPUS_PATH.parent
 README = (DATA_DIR / "README.md").read_text(encoding="utf-8")
 
 
 def stated(measure: str) -> int:
     match = re.search(rf"^\| {re.escape(measure)}[^|]*\| ([\d,]+)", README, flags=re.MULTILINE)
-    assert match, f"data/README.md has no row for {measure!r}"
+    assert match, f"the corpus README has no row for {measure!r}"
     return int(match.group(1).replace(",", ""))
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from embedding_helpers import CORPUS_PATH, GPTDatasetV1, create_dataloader_v1, load_corpus
+from embeddings_course import CORPUS_PATH, GPTDatasetV1, create_dataloader_v1, load_corpus
 
 
 class ReferenceDataset(Dataset):
@@ -15,8 +15,7 @@ class ReferenceDataset(Dataset):
         ids = tokenizer.encode(txt, allowed_special={"<|endoftext|>"})
         starts = list(range(0, len(ids) - max_length, stride))
         self.pairs = [
-            (torch.tensor(ids[s : s + max_length]), torch.tensor(ids[s + 1 : s + 1 + max_length]))
-            for s in starts
+            (torch.tensor(ids[s : s + max_length]), torch.tensor(ids[s + 1 : s + 1 + max_length])) for s in starts
         ]
 
     def __len__(self):

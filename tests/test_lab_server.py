@@ -11,6 +11,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.integration  # starts JupyterLab through make
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from embedding_helpers import (  # noqa: E402
+from embeddings_course.figures import (  # noqa: E402
     PALETTE,
     draw_arrow_3d,
     draw_vectors_3d,
@@ -123,7 +123,7 @@ def test_label_position_must_be_head_or_middle(axes):
 
 
 def test_side_by_side_axes_have_their_titles():
-    from embedding_helpers import side_by_side_3d
+    from embeddings_course.figures import side_by_side_3d
 
     fig, axes = side_by_side_3d(["one-hot ids", "embedding rows"])
     try:
@@ -135,7 +135,7 @@ def test_side_by_side_axes_have_their_titles():
 
 
 def test_principal_directions_are_orthonormal_and_find_the_spread():
-    from embedding_helpers import principal_directions
+    from embeddings_course.figures import principal_directions
 
     torch.manual_seed(3)
     moves = torch.zeros(10, 8)

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from embedding_helpers import rope_half_split, rope_interleaved, shift_matrix, sinusoidal_encoding
+from embeddings_course import rope_half_split, rope_interleaved, shift_matrix, sinusoidal_encoding
 
 
 def test_sinusoidal_matches_the_formula():
@@ -31,7 +31,10 @@ def test_shift_matrix_moves_every_position_by_k():
 def test_rope_scores_depend_only_on_the_offset_and_keep_lengths():
     g = torch.Generator().manual_seed(5)
     q, k = torch.randn(1, 16, generator=g, dtype=torch.float64), torch.randn(1, 16, generator=g, dtype=torch.float64)
-    score = lambda m, n: (rope_interleaved(q, [m]) * rope_interleaved(k, [n])).sum().item()
+
+    def score(m, n):
+        return (rope_interleaved(q, [m]) * rope_interleaved(k, [n])).sum().item()
+
     assert math.isclose(score(9, 4), score(105, 100), abs_tol=1e-9)
     assert not math.isclose(score(9, 4), score(9, 5), abs_tol=1e-6)
     x = torch.randn(10, 16, generator=g, dtype=torch.float64)
@@ -41,4 +44,6 @@ def test_rope_scores_depend_only_on_the_offset_and_keep_lengths():
 def test_the_two_rope_layouts_agree_up_to_a_permutation():
     x = torch.randn(6, 12, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
     to_half = torch.cat([torch.arange(0, 12, 2), torch.arange(1, 12, 2)])
-    assert torch.allclose(rope_half_split(x[:, to_half], torch.arange(6)), rope_interleaved(x, torch.arange(6))[:, to_half])
+    assert torch.allclose(
+        rope_half_split(x[:, to_half], torch.arange(6)), rope_interleaved(x, torch.arange(6))[:, to_half]
+    )

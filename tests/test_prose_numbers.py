@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+import tomllib
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 FACTS_FILE = NOTEBOOK_DIR / "sourced_facts.toml"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")) + sorted((NOTEBOOK_DIR / "solutions").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")) + sorted(
+    (NOTEBOOK_DIR / "solutions").glob("[0-9][0-9]_*.ipynb")
+)
 DOCUMENTS = {"README": REPO_ROOT / "README.md", "teaching": REPO_ROOT / "docs" / "teaching.md"}
 
 SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -118,7 +120,9 @@ def unbacked(name: str, pieces, shown: set[Decimal]):
                 used.add(written)
             elif not matches(value, decimals, shown):
                 line = next(line for line in text.splitlines() if written in line or written.split()[0] in line)
-                problems.append(f"{name}, {where}: {written!r} is neither printed nor a sourced fact: {line.strip()[:160]}")
+                problems.append(
+                    f"{name}, {where}: {written!r} is neither printed nor a sourced fact: {line.strip()[:160]}"
+                )
     for written in sorted(set(listed) - used):
         problems.append(f"{name}: sourced fact {written!r} is listed but no longer stated; remove it")
     return problems
@@ -145,14 +149,23 @@ def test_the_readme_and_the_guide_state_only_printed_or_sourced_numbers(name):
 
 def test_every_sourced_fact_names_its_source():
     for name, listed in facts().items():
-        assert name in DOCUMENTS or (NOTEBOOK_DIR / f"{name}.ipynb").is_file() or (NOTEBOOK_DIR / "solutions" / f"{name}.ipynb").is_file(), name
+        assert (
+            name in DOCUMENTS
+            or (NOTEBOOK_DIR / f"{name}.ipynb").is_file()
+            or (NOTEBOOK_DIR / "solutions" / f"{name}.ipynb").is_file()
+        ), name
         for written, source in listed.items():
             assert len(source.strip()) >= 15, f"{name}: {written!r} needs a source: paper, model card or book section"
 
 
 def test_the_rule_finds_what_it_should():
-    found = [w for w, _, _ in stated_numbers("GPT-2 (Radford et al., 2019) has 1,024 rows, std 0.02, 33 %, 20× faster, "
-                                             "10⁴ times; see §4.4 and sections 7.2–7.3; 50257 × 256; 3D; 8 heads")]
+    found = [
+        w
+        for w, _, _ in stated_numbers(
+            "GPT-2 (Radford et al., 2019) has 1,024 rows, std 0.02, 33 %, 20× faster, "
+            "10⁴ times; see §4.4 and sections 7.2–7.3; 50257 × 256; 3D; 8 heads"
+        )
+    ]
     assert found == ["1,024", "0.02", "33 %", "20×", "10⁴", "50257", "256"]
     shown = shown_numbers(["loss 10.8276, count 38,597,376, 0.00390625"])
     assert matches(Decimal("10.83"), 2, shown) and matches(Decimal("38597376"), 0, shown)

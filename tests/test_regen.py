@@ -1,14 +1,16 @@
 """tools/regen_notebooks.py: outputs come from one run top to bottom, and a failure changes nothing."""
 
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-REGEN = Path(__file__).resolve().parent.parent / "tools" / "regen_notebooks.py"
+from tools.series import NOTEBOOK_DIR, REPO_ROOT
+
+pytestmark = pytest.mark.integration  # starts kernels and make
+REGEN = [sys.executable, "-m", "tools.regen_notebooks"]
 
 
 def write_notebook(path, sources, tags=None):
@@ -21,7 +23,7 @@ def write_notebook(path, sources, tags=None):
 
 
 def regen(*paths):
-    return subprocess.run([sys.executable, str(REGEN), *map(str, paths)], capture_output=True, text=True)
+    return subprocess.run([*REGEN, *map(str, paths)], capture_output=True, text=True, cwd=REPO_ROOT)
 
 
 def test_a_notebook_that_fails_partway_is_left_byte_for_byte_unchanged(tmp_path):
@@ -66,7 +68,7 @@ def test_a_cell_tagged_raises_exception_that_does_not_raise_is_a_failure(tmp_pat
     before = path.read_bytes()
     result = regen(path)
     assert result.returncode == 1
-    assert "raised nothing" in result.stderr
+    assert "tagged raises-exception but stored 0 errors" in result.stderr
     assert path.read_bytes() == before
 
 
@@ -76,7 +78,7 @@ def test_output_dir_leaves_the_source_untouched(tmp_path):
     before = source.read_bytes()
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, str(REGEN), "--output-dir", str(out), str(source)], capture_output=True, text=True
+        [*REGEN, "--output-dir", str(out), str(source)], capture_output=True, text=True, cwd=REPO_ROOT
     )
     assert result.returncode == 0, result.stderr
     assert source.read_bytes() == before
@@ -84,22 +86,21 @@ def test_output_dir_leaves_the_source_untouched(tmp_path):
 
 
 def test_make_regen_failing_halfway_through_a_real_notebook_changes_nothing(tmp_path):
-    """`make regen` on a copy of notebook 03 (with its helper module and data) that fails halfway."""
-    repo = REGEN.parent.parent
-    shutil.copytree(repo / "data", tmp_path / "data")
+    """`make regen` on a copy of notebook 03 that fails halfway."""
     (tmp_path / "notebooks").mkdir()
-    shutil.copy(repo / "notebooks" / "embedding_helpers.py", tmp_path / "notebooks")
     copy = tmp_path / "notebooks" / "03_text_to_batch_embeddings.ipynb"
-    nb = nbformat.read(repo / "notebooks" / copy.name, as_version=4)
+    nb = nbformat.read(NOTEBOOK_DIR / copy.name, as_version=4)
     halfway = len(nb.cells) // 2
     nb.cells.insert(halfway, new_code_cell("raise RuntimeError('injected failure halfway')"))
     nbformat.write(nb, copy)
     before = copy.read_bytes()
 
-    result = subprocess.run(["make", "-C", str(repo), "regen", f"NOTEBOOKS={copy}"], capture_output=True, text=True)
+    result = subprocess.run(
+        ["make", "-C", str(REPO_ROOT), "regen", f"NOTEBOOKS={copy}"], capture_output=True, text=True
+    )
 
     assert result.returncode != 0
     assert "injected failure halfway" in result.stderr
     assert f"FAILED {copy} (left unchanged)" in result.stderr
     assert copy.read_bytes() == before
-    assert sorted(p.name for p in copy.parent.iterdir() if p.suffix != ".py" and p.name != "__pycache__") == [copy.name]
+    assert sorted(p.name for p in copy.parent.iterdir()) == [copy.name]

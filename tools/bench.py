@@ -5,7 +5,7 @@ Each notebook (and the floor) runs in a fresh kernel, `--repeats` times; the tab
 wall time (kernel start to shutdown), that time divided by the floor's, and the kernel's peak
 resident memory. This reports figures; it asserts nothing.
 
-    python tools/bench.py notebooks/*.ipynb
+    python -m tools.bench [notebooks ...]   (default: every chapter)
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from tools.series import NOTEBOOK_DIR, chapters
+
 FLOOR_SOURCE = """%matplotlib inline
 import matplotlib.pyplot as plt
 import tiktoken
@@ -28,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-import embedding_helpers"""
+import embeddings_course"""
 PEAK_RSS = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux"
 
 
@@ -50,7 +52,11 @@ def measure(nb, folder: Path, repeats: int):
 
 def machine() -> str:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown CPU",
     )
     import torch
@@ -63,16 +69,17 @@ def machine() -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
+    args.notebooks = args.notebooks or chapters()
 
-    folder = args.notebooks[0].resolve().parent
+    folder = NOTEBOOK_DIR
     floor_seconds, floor_rss = measure(new_notebook(cells=[new_code_cell(FLOOR_SOURCE)]), folder, args.repeats)
     print(f"machine: {machine()}")
     print(f"median of {args.repeats} runs, each in a fresh kernel (start to shutdown)\n")
-    print(f"| notebook | wall time | × floor | peak RSS |")
-    print(f"|---|---:|---:|---:|")
+    print("| notebook | wall time | × floor | peak RSS |")
+    print("|---|---:|---:|---:|")
     print(f"| floor: kernel + imports only | {floor_seconds:.2f} s | 1.00 | {floor_rss / 2**20:.0f} MiB |")
     total = 0.0
     for path in args.notebooks:

@@ -4,10 +4,11 @@ the rendered pages (NN_slug.ipynb -> NN_slug.html, the README -> index.html), fo
 from __future__ import annotations
 
 import html
-import json
 import re
 import sys
 from pathlib import Path
+
+from tools.series import chapters, read, solution_for, title
 
 
 def relink(page: Path, index: str) -> None:
@@ -17,22 +18,13 @@ def relink(page: Path, index: str) -> None:
     page.write_text(text, encoding="utf-8")
 
 
-def title(notebook: Path) -> str:
-    first = json.loads(notebook.read_text(encoding="utf-8"))["cells"][0]
-    return "".join(first["source"]).splitlines()[0].lstrip("# ").strip()
-
-
-def main(out_dir: str, *notebooks: str) -> int:
+def main(out_dir: str) -> int:
     out = Path(out_dir)
     rows = []
-    for path in map(Path, notebooks):
-        if path.parent.name == "solutions":
-            continue
-        solutions = path.parent / "solutions" / f"{path.stem}_solutions.ipynb"
-        solution_link = (
-            f' · <a href="solutions/{solutions.stem}.html">solutions</a>' if solutions.exists() else ""
-        )
-        rows.append(f'<li><a href="{path.stem}.html">{html.escape(title(path))}</a>{solution_link}</li>')
+    for path in chapters():
+        solutions = solution_for(path)
+        solution_link = f' · <a href="solutions/{solutions.stem}.html">solutions</a>' if solutions.exists() else ""
+        rows.append(f'<li><a href="{path.stem}.html">{html.escape(title(read(path)))}</a>{solution_link}</li>')
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Token and positional embeddings</title>

@@ -5,7 +5,7 @@ a temporary folder). Every output is compared, figures' PNG bytes included, exce
 nbval-ignore-output (timings). The two runs must agree with each other and with the committed
 notebooks. Exit status 1 on any difference.
 
-    python tools/flake_check.py notebooks/*.ipynb
+    python -m tools.flake_check [notebooks ...]   (default: every chapter and solution)
 """
 
 from __future__ import annotations
@@ -18,17 +18,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-REGEN = Path(__file__).resolve().parent / "regen_notebooks.py"
+from tools.series import REPO_ROOT, all_notebooks, code_cells, ignore_reason, read
+
 HASH_SEEDS = ("1", "4242")
 
 
 def outputs_by_cell(path: Path):
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
     return {
         i: json.dumps(c["outputs"], sort_keys=True)
-        for i, c in enumerate(cells)
-        if "nbval-ignore-output" not in c["metadata"].get("tags", [])
+        for i, c in enumerate(code_cells(read(path)))
+        if ignore_reason(c) is None
     }
 
 
@@ -39,8 +38,9 @@ def differences(a: Path, b: Path) -> list[int]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter and solution")
     args = parser.parse_args(argv)
+    args.notebooks = [p.resolve() for p in args.notebooks or all_notebooks()]
 
     with tempfile.TemporaryDirectory(prefix="flake-") as tmp:
         runs = []
@@ -48,8 +48,9 @@ def main(argv=None) -> int:
             out = Path(tmp) / f"hashseed-{seed}"
             env = dict(os.environ, PYTHONHASHSEED=seed)
             result = subprocess.run(
-                [sys.executable, str(REGEN), "--output-dir", str(out), *map(str, args.notebooks)],
+                [sys.executable, "-m", "tools.regen_notebooks", "--output-dir", str(out), *map(str, args.notebooks)],
                 env=env,
+                cwd=REPO_ROOT,
                 capture_output=True,
                 text=True,
             )

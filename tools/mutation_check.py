@@ -6,14 +6,13 @@ True/False flipped). nbval then runs the copy. Each mutated cell must fail, and 
 Prints a table, the kill rate for tensor and shape outputs (must be 100%) and every cell whose
 output nbval does not compare, with its reason. Exit status 1 if anything survived.
 
-    python tools/mutation_check.py notebooks/*.ipynb
+    python -m tools.mutation_check [notebooks ...]   (default: every chapter and solution)
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,17 +21,9 @@ from pathlib import Path
 
 import nbformat
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tools.series import all_notebooks, compared_text, ignore_reason
+
 TENSOR_OR_SHAPE = re.compile(r"tensor\(|torch\.Size|Parameter containing")
-
-
-def compared_text(output) -> str:
-    """The parts of an output that nbval compares as text (not images, not tracebacks)."""
-    if output.output_type == "stream":
-        return output.text
-    if output.output_type == "error":
-        return output.evalue
-    return "".join(output.get("data", {}).get("text/plain", ""))
 
 
 FLIP = {"True": "False", "False": "True"}
@@ -77,9 +68,8 @@ def check(notebook: Path, workdir: Path):
     nb = nbformat.read(notebook, as_version=4)
     mutated, excluded, untouched = {}, [], 0
     for index, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
-        tags = cell.metadata.get("tags", [])
-        if "nbval-ignore-output" in tags:
-            reason = cell.source.splitlines()[0].removeprefix("# nbval-ignore-output:").strip()
+        reason = ignore_reason(cell)
+        if reason is not None:
             excluded.append((index, reason))
             continue
         is_tensor = any(TENSOR_OR_SHAPE.search(compared_text(o)) for o in cell.outputs)
@@ -92,8 +82,18 @@ def check(notebook: Path, workdir: Path):
     nbformat.write(nb, copy)
     report = workdir / f"{notebook.stem}.xml"
     subprocess.run(
-        [sys.executable, "-m", "pytest", str(copy), "--nbval", "--nbval-current-env", "-q", "-p", "no:cacheprovider",
-         f"--junitxml={report}"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(copy),
+            "--nbval",
+            "--nbval-current-env",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+        ],
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -103,17 +103,15 @@ def check(notebook: Path, workdir: Path):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter and solution")
     args = parser.parse_args(argv)
+    args.notebooks = args.notebooks or all_notebooks()
 
     total = killed = tensor_total = tensor_killed = 0
     problems, exclusions = [], []
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         workdir = Path(tmp) / "notebooks"
         workdir.mkdir()
-        # The copies import the helper module and read data/ exactly like the originals.
-        shutil.copy(REPO_ROOT / "notebooks" / "embedding_helpers.py", workdir)
-        shutil.copytree(REPO_ROOT / "data", Path(tmp) / "data")
         print(f"{'notebook':<46} {'mutated':>8} {'killed':>7} {'tensor/shape':>13} {'no output':>10}")
         for notebook in args.notebooks:
             mutated, failed, excluded, untouched = check(notebook, workdir)
@@ -122,7 +120,8 @@ def main(argv=None) -> int:
             n_tensor_hit = sum(mutated[i][1] for i in hit)
             total, killed = total + len(mutated), killed + len(hit)
             tensor_total, tensor_killed = tensor_total + n_tensor, tensor_killed + n_tensor_hit
-            print(f"{notebook.name:<46} {len(mutated):>8} {len(hit):>7} {f'{n_tensor_hit}/{n_tensor}':>13} {untouched:>10}")
+            tensor_kills = f"{n_tensor_hit}/{n_tensor}"
+            print(f"{notebook.name:<46} {len(mutated):>8} {len(hit):>7} {tensor_kills:>13} {untouched:>10}")
             for index in sorted(set(mutated) - failed):
                 problems.append(f"{notebook.name} cell {index}: mutation survived ({mutated[index][0]})")
             for index in sorted(failed - set(mutated)):
@@ -130,7 +129,8 @@ def main(argv=None) -> int:
             exclusions += [f"{notebook.name} cell {index}: {reason}" for index, reason in excluded]
 
     print(f"\nkill rate, all mutated outputs:    {killed}/{total} = {killed / max(total, 1):.0%}")
-    print(f"kill rate, tensor and shape outputs: {tensor_killed}/{tensor_total} = {tensor_killed / max(tensor_total, 1):.0%}")
+    tensor_rate = tensor_killed / max(tensor_total, 1)
+    print(f"kill rate, tensor and shape outputs: {tensor_killed}/{tensor_total} = {tensor_rate:.0%}")
     print("\noutputs nbval does not compare:")
     print("  - every image/png (figure pixels): nbval skips them; their text/plain repr is compared")
     for line in exclusions:

@@ -1,6 +1,6 @@
 """Re-execute notebooks top to bottom and store their outputs, atomically.
 
-    python tools/regen_notebooks.py notebooks/01_token_embeddings.ipynb ...
+    python -m tools.regen_notebooks [notebooks/01_token_embeddings.ipynb ...]   (default: all of them)
 
 For each notebook: run every cell in a fresh kernel, check the result (execution counts
 1..N, no error output outside cells tagged ``raises-exception``), then replace the file in
@@ -20,13 +20,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+from tools.series import KERNELSPEC, REPO_ROOT, all_notebooks, execution_problems
 
 
 def execute(path: Path, timeout: int):
-    # The kernel runs in the notebook's own folder (it imports embedding_helpers from there),
-    # even when the result is written elsewhere.
+    # The kernel runs in the notebook's own folder, as in JupyterLab, even when the result is written elsewhere.
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -59,21 +57,7 @@ def tidy(nb) -> None:
 
 
 def check(nb, path: Path) -> list[str]:
-    problems = []
-    expected = 1
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        if cell.execution_count != expected:
-            problems.append(f"cell {index}: execution_count {cell.execution_count}, expected {expected}")
-        expected += 1
-        allowed_error = "raises-exception" in cell.metadata.get("tags", [])
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        if errors and not allowed_error:
-            problems.append(f"cell {index}: error output {errors[0].ename}: {errors[0].evalue}")
-        if allowed_error and not errors:
-            problems.append(f"cell {index}: tagged raises-exception but raised nothing")
-    return [f"{path}: {p}" for p in problems]
+    return [f"{path}: {problem}" for problem in execution_problems(nb)]
 
 
 def write_atomically(nb, path: Path) -> None:
@@ -90,12 +74,13 @@ def write_atomically(nb, path: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter and solution")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     parser.add_argument(
         "--output-dir", type=Path, help="write the executed notebooks here instead of in place (same checks)"
     )
     args = parser.parse_args(argv)
+    args.notebooks = args.notebooks or all_notebooks()
     if args.output_dir:
         args.output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -119,7 +104,9 @@ def main(argv=None) -> int:
         write_atomically(nb, target)
         print(f"ok     {target} ({time.perf_counter() - started:.1f} s)")
     if failed:
-        print(f"{len(failed)} of {len(args.notebooks)} notebooks failed; their files were not changed.", file=sys.stderr)
+        print(
+            f"{len(failed)} of {len(args.notebooks)} notebooks failed; their files were not changed.", file=sys.stderr
+        )
         return 1
     return 0
 

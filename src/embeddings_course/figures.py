@@ -1,0 +1,139 @@
+"""The 3D figure kit: arrows, honest limits, one colour per token, and a linear projection to 3D."""
+
+from __future__ import annotations
+
+import torch
+
+# Okabe–Ito, a colour-blind-safe palette; yellow is left out (too faint on white).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
+POSITION_COLOUR = "#7F7F7F"  # position vectors: neutral grey, never a token's colour
+BACKGROUND_COLOUR = "#B0B0B0"  # context drawn behind the vectors a figure is about
+LABEL_BOX = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0}
+
+
+def token_colour(token_id: int) -> str:
+    """The same token id gets the same colour in every notebook."""
+    return PALETTE[int(token_id) % len(PALETTE)]
+
+
+def use_classroom_style() -> None:
+    """Fonts large enough to read from the back of a room."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (7.0, 6.0),
+            "figure.dpi": 100,
+            "font.size": 12,
+            "axes.titlesize": 13,
+            "axes.labelsize": 12,
+        }
+    )
+
+
+def _titled_3d_axes(fig, position, title, axis_labels):
+    ax = fig.add_subplot(*position, projection="3d")
+    ax.set_title(title)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_zlabel(axis_labels[2])
+    return ax
+
+
+def new_3d_axes(title: str, axis_labels=("dim 0", "dim 1", "dim 2"), view=None):
+    """A figure with one 3D axes, titled and with labelled axes; ``view=(elev, azim)`` turns the camera."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    ax = _titled_3d_axes(fig, (1, 1, 1), title, axis_labels)
+    if view is not None:
+        ax.view_init(elev=view[0], azim=view[1])
+    return fig, ax
+
+
+def side_by_side_3d(titles, axis_labels=("dim 0", "dim 1", "dim 2")):
+    """A wide figure with one 3D axes per title, for before/after pictures."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(6.5 * len(titles), 6.0))
+    axes = [_titled_3d_axes(fig, (1, len(titles), i + 1), title, axis_labels) for i, title in enumerate(titles)]
+    return fig, axes
+
+
+def draw_arrow_3d(ax, start, end, colour, label=None, linestyle="-", linewidth=2.0, label_at="head"):
+    """One arrow from ``start`` to ``end``, labelled just past its head (or at its ``"middle"``)."""
+    if label_at not in ("head", "middle"):
+        raise ValueError(f'label_at must be "head" or "middle", got {label_at!r}')
+    start = torch.as_tensor(start, dtype=torch.float32).tolist()
+    end = torch.as_tensor(end, dtype=torch.float32).tolist()
+    delta = [e - s for s, e in zip(start, end)]
+    arrow = ax.quiver(
+        *start,
+        *delta,
+        color=colour,
+        linewidth=linewidth,
+        linestyle=linestyle,
+        arrow_length_ratio=0.12,
+    )
+    if label is not None:
+        # On a pale backing, just past the head (never on the arrowhead) or beside the middle.
+        if label_at == "head":
+            at = [e + 0.08 * d for e, d in zip(end, delta)]
+        else:
+            at = [s + 0.5 * d for s, d in zip(start, delta)]
+        ax.text(*at, label, color=colour, fontsize=11, bbox=LABEL_BOX)
+    return arrow
+
+
+def draw_vectors_3d(ax, vectors, labels, colours):
+    """Arrows from the origin to each row of ``vectors`` (shape (N, 3))."""
+    vectors = torch.as_tensor(vectors, dtype=torch.float32).detach()
+    if vectors.ndim != 2 or vectors.shape[1] != 3:
+        raise ValueError(f"vectors must have shape (N, 3), got {tuple(vectors.shape)}")
+    if not (len(labels) == len(colours) == len(vectors)):
+        raise ValueError(
+            f"need one label and one colour per vector: {len(vectors)} vectors, "
+            f"{len(labels)} labels, {len(colours)} colours"
+        )
+    origin = [0.0, 0.0, 0.0]
+    ax.plot([0.0], [0.0], [0.0], marker="o", color="black", markersize=4)
+    return [draw_arrow_3d(ax, origin, v, c, lab) for v, lab, c in zip(vectors, labels, colours)]
+
+
+def fit_limits_3d(ax, points, margin: float = 0.15) -> None:
+    """Equal-aspect cube around ``points`` and the origin, so lengths and angles are honest."""
+    points = torch.as_tensor(points, dtype=torch.float32).detach().reshape(-1, 3)
+    points = torch.cat([points, torch.zeros(1, 3)])
+    low, high = points.min(dim=0).values, points.max(dim=0).values
+    centre = ((low + high) / 2).tolist()
+    half = float((high - low).max()) / 2 * (1 + margin) or 1.0
+    ax.set_xlim(centre[0] - half, centre[0] + half)
+    ax.set_ylim(centre[1] - half, centre[1] + half)
+    ax.set_zlim(centre[2] - half, centre[2] + half)
+    ax.set_box_aspect((1, 1, 1))
+    ax.locator_params(nbins=5)  # fewer ticks: readable from the back of the room
+
+
+def principal_directions(vectors):
+    """The 3 orthonormal directions (3, D) along which the rows of ``vectors`` (N, D) reach furthest
+    from the origin, and the share of the squared length each keeps.
+
+    Measured from the origin, not the mean, so that projecting onto them is linear: arrows from the
+    origin stay arrows, and proj(token + position) == proj(token) + proj(position).
+    Signs are fixed (largest loading positive) so a figure is the same on every run.
+    """
+    vectors = torch.as_tensor(vectors, dtype=torch.float64).detach()
+    if vectors.ndim != 2 or vectors.shape[0] < 2 or vectors.shape[1] < 3:
+        raise ValueError(f"need at least 2 vectors of at least 3 dimensions, got shape {tuple(vectors.shape)}")
+    _, singular_values, vh = torch.linalg.svd(vectors, full_matrices=False)
+    directions = vh[:3]
+    largest = directions.abs().argmax(dim=1)
+    signs = torch.sign(directions[torch.arange(3), largest])
+    variance = singular_values**2
+    return (directions * signs[:, None]).float(), (variance[:3] / variance.sum()).float()
+
+
+def project_to_3d(vectors):
+    """Coordinates (N, 3) of the rows of ``vectors`` (N, D) along their ``principal_directions``."""
+    directions, share = principal_directions(vectors)
+    return torch.as_tensor(vectors, dtype=torch.float32).detach() @ directions.T, share

@@ -1,0 +1,71 @@
+"""Walk the README's path for a machine without make (Windows, macOS), here, in a fresh venv:
+
+    python -m venv .venv
+    python -m pip install -r requirements.txt -c constraints.txt -e .
+    python -m jupyter lab notebooks
+
+then run nbval over the chapters in that venv. Exit status 1 if any step fails.
+
+    python -m tools.no_make_check
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tools.series import REPO_ROOT, chapters
+
+
+def run(step: str, command: list[str], env: dict) -> None:
+    print(f"==> {step}: {' '.join(command)}", flush=True)
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env)
+    if result.returncode != 0:
+        raise SystemExit(f"FAILED: {step} (exit status {result.returncode})")
+    print(f"    done in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def main() -> int:
+    # A learner's shell: none of the Makefile's settings, no MPLBACKEND.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "MPLBACKEND", "VIRTUAL_ENV"))}
+    with tempfile.TemporaryDirectory(prefix="no-make-") as tmp:
+        venv = Path(tmp) / "venv"
+        python = str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+        env["JUPYTER_CONFIG_DIR"] = str(Path(tmp) / "jupyter-config")  # not the machine's own settings
+        run("create a venv", [sys.executable, "-m", "venv", str(venv)], env)
+        run(
+            "install",
+            [python, "-m", "pip", "install", "--quiet", "-r", "requirements.txt", "-c", "constraints.txt", "-e", "."],
+            env,
+        )
+        run("jupyter lab is there", [python, "-m", "jupyter", "lab", "--version"], env)
+        run(
+            "nbval over the chapters",
+            [
+                python,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-n",
+                "2",
+                "--dist",
+                "loadscope",
+                "--nbval",
+                "--nbval-current-env",
+                *(str(p.relative_to(REPO_ROOT)) for p in chapters()),
+            ],
+            env,
+        )
+    print("==> the path without make works")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
