@@ -13,6 +13,11 @@ STAMP := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.browser-installed
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8888
+# The learner's own copy of the notebooks (git-ignored); the reference in notebooks/ stays untouched.
+WORK ?= my-notebooks
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+# No "get notified about Jupyter news?" popup and no update check: nothing over the notebook.
+LAB_QUIET := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 # Which notebooks `make regen` re-executes (default: all of them).
 NOTEBOOKS ?=
 # nbval in parallel: each notebook stays in one worker (--dist loadscope keeps its cells in order).
@@ -29,12 +34,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
 
-.PHONY: help setup data lab test unit lint nbval ci slides html wheelhouse test-browser mutation-check \
+.PHONY: help setup data lab reset edit-reference test unit lint nbval ci slides html wheelhouse test-browser mutation-check \
 	flake-check offline-check no-make-check bench regen nbdime constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
-	@echo "  make lab    set up what is missing, then open JupyterLab on the notebooks"
+	@echo "  make lab    set up what is missing, then open JupyterLab on your own copy of the notebooks"
 	@echo "  make test   set up what is missing, then run the tests (lint, unit tests, every notebook)"
 	@echo
 	@echo "All targets:"
@@ -54,7 +59,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $@
 	@echo "==> $(VENV) is ready"
 
-setup: $(STAMP) data ## Create .venv from the pins and check the corpus
+setup: $(STAMP) $(LAB_SETTINGS) data ## Create .venv from the pins and check the corpus
+
+$(LAB_SETTINGS): tools/jupyterlab-overrides.json $(STAMP)
+	mkdir -p $(dir $@)
+	cp $< $@
 
 CORPUS_DIR := src/embeddings_course/corpus
 data: ## Check the corpus against its SHA256SUMS; restore a missing or changed file from git
@@ -63,8 +72,20 @@ data: ## Check the corpus against its SHA256SUMS; restore a missing or changed f
 	  git checkout -- . && sha256sum --check SHA256SUMS; \
 	fi
 
-lab: setup ## Open JupyterLab on notebooks/ (127.0.0.1, token auth; PORT=8888)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
+lab: setup ## Open JupyterLab on your own copy of the notebooks, my-notebooks/ (127.0.0.1, token; PORT=8888)
+	@$(BIN)/python -m tools.learner_copy ensure $(WORK)
+	@echo "==> Starting JupyterLab on $(WORK)/index.ipynb. Open the http://127.0.0.1:$(PORT)/lab?token=... link below."
+	@echo "    Stop it with Ctrl+C twice in this terminal. Start over with: make reset"
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	  $(LAB_QUIET) $(ROOT_FLAG) $(LAB_ARGS) $(WORK)/index.ipynb
+
+reset: ## Start over: keep your copy as my-notebooks-backup-<date>/, make a fresh my-notebooks/
+	@$(PYTHON) -m tools.learner_copy reset $(WORK)
+
+edit-reference: setup ## Maintainers: JupyterLab on the reference notebooks/ themselves (then make regen)
+	@echo "==> Editing the REFERENCE notebooks: what you save here is what the tests compare against."
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	  $(LAB_QUIET) $(ROOT_FLAG) $(LAB_ARGS)
 
 test: setup ## Lint, unit and integration tests, then nbval re-runs every notebook against its stored outputs
 	$(BIN)/ruff check --quiet .

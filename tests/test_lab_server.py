@@ -53,7 +53,7 @@ def test_make_lab_listens_on_loopback_only_and_refuses_requests_without_the_toke
     port = free_port()
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     server = subprocess.Popen(
-        ["make", "-C", str(REPO_ROOT), "lab", f"PORT={port}", "LAB_ARGS=--no-browser"],
+        ["make", "-C", str(REPO_ROOT), "lab", f"PORT={port}", f"WORK={tmp_path / 'work'}", "LAB_ARGS=--no-browser"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -77,6 +77,9 @@ def test_make_lab_listens_on_loopback_only_and_refuses_requests_without_the_toke
         assert status(f"{base}/api/contents") == 403
         assert status(f"{base}/api/contents", token="wrong-token") == 403
         assert status(f"{base}/api/contents", token=token) == 200
+        # It serves the learner's own copy, made on first use, not the reference notebooks.
+        assert (tmp_path / "work" / "index.ipynb").is_file()
+        assert (tmp_path / "work" / "solutions").is_dir()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

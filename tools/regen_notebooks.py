@@ -1,6 +1,6 @@
 """Re-execute notebooks top to bottom and store their outputs, atomically.
 
-    python -m tools.regen_notebooks [notebooks/01_token_embeddings.ipynb ...]   (default: all of them)
+    python -m tools.regen_notebooks [notebooks/01_token_embeddings.ipynb ...]   (default: every reference notebook)
 
 For each notebook: run every cell in a fresh kernel, check the result (execution counts
 1..N, no error output outside cells tagged ``raises-exception``), then replace the file in
@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from tools.series import KERNELSPEC, REPO_ROOT, all_notebooks, execution_problems
+from tools.series import KERNELSPEC, REPO_ROOT, execution_problems, reference_notebooks
 
 
 def execute(path: Path, timeout: int):
@@ -44,9 +44,9 @@ def execute(path: Path, timeout: int):
 
 
 def tidy(nb) -> None:
-    """Keep only metadata that does not change from one machine or run to the next."""
+    """Keep the metadata JupyterLab would fill in on open (so opening a notebook does not mark it
+    changed), and drop what changes from one run to the next."""
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    nb.metadata["language_info"] = {"name": "python"}
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
@@ -74,13 +74,13 @@ def write_atomically(nb, path: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter and solution")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: the index, every chapter and solution")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     parser.add_argument(
         "--output-dir", type=Path, help="write the executed notebooks here instead of in place (same checks)"
     )
     args = parser.parse_args(argv)
-    args.notebooks = args.notebooks or all_notebooks()
+    args.notebooks = args.notebooks or reference_notebooks()
     if args.output_dir:
         args.output_dir.mkdir(parents=True, exist_ok=True)
 

@@ -35,6 +35,11 @@ def all_notebooks() -> list[Path]:
     return chapters() + solutions()
 
 
+def reference_notebooks() -> list[Path]:
+    """Every notebook in notebooks/ that `make regen` writes: the index, the chapters and the solutions."""
+    return [INDEX, *all_notebooks()]
+
+
 def solution_for(chapter: Path) -> Path:
     return SOLUTION_DIR / f"{chapter.stem}_solutions.ipynb"
 
