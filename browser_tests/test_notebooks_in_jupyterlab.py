@@ -29,8 +29,13 @@ NOTEBOOKS = chapters()
 SCREENSHOTS = REPO_ROOT / "build" / "browser"
 # What a reader must see on the page for each notebook (beyond "it ran").
 KEY_VALUES = {
-    "01": ["0.3374, -0.1778, -0.1690", "-2.8400, -0.7849, -1.4096", "requires_grad=True"],
-    "02": ["-0.4015,  0.9666, -1.1481", "EmbeddingBackward0", "index out of range in self"],
+    "01": ["0.3374, -0.1778, -0.1690", "-2.8400, -0.7849, -1.4096", "requires_grad=True", "std 0.0200"],
+    "02": [
+        "-0.4015,  0.9666, -1.1481",
+        "EmbeddingBackward0",
+        "index out of range in self",
+        "tensor([-2.8400, -0.7849, -1.4096])",
+    ],
     "03": ["vocabulary size: 50257", "torch.Size([8, 4])", "torch.Size([8, 4, 256])"],
     "04": ["torch.Size([4, 256])", "torch.Size([8, 4, 256])", "tensor([0.6000, 0.1000, 0.0000])"],
     "05": ["124,439,808", "38,597,376"],

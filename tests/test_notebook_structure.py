@@ -74,7 +74,7 @@ def test_footer_links_previous_index_and_next(path):
     footer = source(nb["cells"][-1]).rsplit("---", 1)[1]
     links = re.findall(r"\]\(([^)]+)\)", footer)
     index = NOTEBOOKS.index(path)
-    expected = ([NOTEBOOKS[index - 1].name] if index > 0 else []) + ["../README.md"]
+    expected = ([NOTEBOOKS[index - 1].name] if index > 0 else []) + ["index.ipynb"]
     expected += [NOTEBOOKS[index + 1].name] if index + 1 < len(NOTEBOOKS) else []
     assert links == expected
     top_navigation = source(nb["cells"][0]).splitlines()[2]

@@ -45,6 +45,7 @@ SHOWN_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[-+]?\
 def _strip_non_numbers(text: str) -> str:
     text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets
     text = re.sub(r"<[^>]+>", " ", text)  # HTML tags
+    text = re.sub(r"https?://\S+", " ", text)  # addresses and ports
     text = re.sub(r"\d+(\.\d+){2,}", "", text)  # versions and addresses: 2.13.0, 127.0.0.1
     text = re.sub(r"\b(Python|python|PYTHON=python)\s?\d+(\.\d+)*", "", text)
     text = re.sub(r"^#+ \d+(\.\d+)*", "#", text, flags=re.MULTILINE)  # heading numbers

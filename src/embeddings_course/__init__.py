@@ -10,6 +10,7 @@ Used by the notebooks without being taught:
 
 * ``gpt2_tokenizer``: tiktoken's GPT-2 encoding, offline ............... tokenizer
 * the 3D figure kit (``new_3d_axes``, ``draw_arrow_3d``, ...) .......... figures
+* ``rank_correlation``, ``round_stably``: numbers of the run in 06 ...... stats
 * ``check_answer``: the exercises' self-checks ......................... self_check
 """
 
@@ -30,10 +31,14 @@ from .figures import (
 )
 from .positions import inverse_frequencies, rope_half_split, rope_interleaved, shift_matrix, sinusoidal_encoding
 from .self_check import check_answer
+from .stats import average_ranks, rank_correlation, round_stably
 from .text import CORPUS_PATH, END_OF_TEXT, GPTDatasetV1, create_dataloader_v1, load_corpus
 from .tokenizer import gpt2_tokenizer, seed_tiktoken_cache
 
 __all__ = [
+    "average_ranks",
+    "rank_correlation",
+    "round_stably",
     "BACKGROUND_COLOUR",
     "CORPUS_PATH",
     "END_OF_TEXT",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 # Okabe–Ito, a colour-blind-safe palette; yellow is left out (too faint on white).
@@ -32,6 +34,8 @@ def use_classroom_style() -> None:
 
 
 def _titled_3d_axes(fig, position, title, axis_labels):
+    if hasattr(fig.canvas, "header_visible"):
+        fig.canvas.header_visible = False  # rotatable mode (ipympl): no "Figure 1" bar above the title
     ax = fig.add_subplot(*position, projection="3d")
     ax.set_title(title)
     ax.set_xlabel(axis_labels[0])
@@ -60,10 +64,37 @@ def side_by_side_3d(titles, axis_labels=("dim 0", "dim 1", "dim 2")):
     return fig, axes
 
 
+def _label_beyond_head(start, end, label, **text_kwargs):
+    """A label that, each time it is drawn, sits a few points past the arrow's head on screen, its
+    box on the side the arrow points to: the arrow never runs through it, from any viewpoint."""
+    from matplotlib.transforms import ScaledTranslation
+    from mpl_toolkits.mplot3d import art3d, proj3d
+
+    class LabelBeyondHead(art3d.Text3D):
+        def draw(self, renderer):
+            ax = self.axes
+            xs, ys, _ = proj3d.proj_transform(*zip(start, end), ax.M)
+            (x0, y0), (x1, y1) = ax.transData.transform(list(zip(xs, ys)))
+            dx, dy = x1 - x0, y1 - y0
+            length = math.hypot(dx, dy) or 1.0
+            gap = 4 / 72  # inches: 4 points from the head, along the arrow
+            self.set_horizontalalignment("left" if dx >= 0 else "right")
+            self.set_verticalalignment("bottom" if dy >= 0 else "top")
+            offset = ScaledTranslation(gap * dx / length, gap * dy / length, self.figure.dpi_scale_trans)
+            self.set_transform(ax.transData + offset)
+            super().draw(renderer)
+
+    return LabelBeyondHead(*end, label, zdir=None, clip_on=False, **text_kwargs)
+
+
 def draw_arrow_3d(ax, start, end, colour, label=None, linestyle="-", linewidth=2.0, label_at="head"):
-    """One arrow from ``start`` to ``end``, labelled just past its head (or at its ``"middle"``)."""
-    if label_at not in ("head", "middle"):
-        raise ValueError(f'label_at must be "head" or "middle", got {label_at!r}')
+    """One arrow from ``start`` to ``end``, labelled just past its head (or at its ``"middle"``).
+
+    ``label_at="beyond"`` also puts the label past the head, and turns its box away from the arrow
+    whenever the figure is drawn (rotated too): use it where arrows point in many directions.
+    """
+    if label_at not in ("head", "middle", "beyond"):
+        raise ValueError(f'label_at must be "head", "middle" or "beyond", got {label_at!r}')
     start = torch.as_tensor(start, dtype=torch.float32).tolist()
     end = torch.as_tensor(end, dtype=torch.float32).tolist()
     delta = [e - s for s, e in zip(start, end)]
@@ -75,7 +106,9 @@ def draw_arrow_3d(ax, start, end, colour, label=None, linestyle="-", linewidth=2
         linestyle=linestyle,
         arrow_length_ratio=0.12,
     )
-    if label is not None:
+    if label is not None and label_at == "beyond":
+        ax.add_artist(_label_beyond_head(start, end, label, color=colour, fontsize=11, bbox=LABEL_BOX))
+    elif label is not None:
         # On a pale backing, just past the head (never on the arrowhead) or beside the middle.
         if label_at == "head":
             at = [e + 0.08 * d for e, d in zip(end, delta)]
@@ -85,8 +118,8 @@ def draw_arrow_3d(ax, start, end, colour, label=None, linestyle="-", linewidth=2
     return arrow
 
 
-def draw_vectors_3d(ax, vectors, labels, colours):
-    """Arrows from the origin to each row of ``vectors`` (shape (N, 3))."""
+def draw_vectors_3d(ax, vectors, labels, colours, label_at="head"):
+    """Arrows from the origin to each row of ``vectors`` (shape (N, 3)); ``label_at`` as in draw_arrow_3d."""
     vectors = torch.as_tensor(vectors, dtype=torch.float32).detach()
     if vectors.ndim != 2 or vectors.shape[1] != 3:
         raise ValueError(f"vectors must have shape (N, 3), got {tuple(vectors.shape)}")
@@ -97,7 +130,7 @@ def draw_vectors_3d(ax, vectors, labels, colours):
         )
     origin = [0.0, 0.0, 0.0]
     ax.plot([0.0], [0.0], [0.0], marker="o", color="black", markersize=4)
-    return [draw_arrow_3d(ax, origin, v, c, lab) for v, lab, c in zip(vectors, labels, colours)]
+    return [draw_arrow_3d(ax, origin, v, c, lab, label_at=label_at) for v, lab, c in zip(vectors, labels, colours)]
 
 
 def fit_limits_3d(ax, points, margin: float = 0.15) -> None:

@@ -26,7 +26,10 @@ _ANSWERS = {
         lambda: len(range(0, _corpus_token_count() - 256, 128)) // 4,
     ),
     "03.3": ("MiB of GPT-2 XL's token table (float32)", lambda: 50257 * 1600 * 4 / 2**20),
-    "05.2": ("bytes of the one-hot input for 1,024 tokens", lambda: 1024 * 50257 * 4),
+    "05.2": (
+        "fewest tokens whose one-hot input outgrows GPT-2 small's token table",
+        lambda: min(n for n in range(1, 10_000) if n * 50257 * 4 > 50257 * 768 * 4),
+    ),
     "05.4": ("GPT-2 XL's parameters", lambda: _gpt2_parameters(d=1600, n_blocks=48)),
     "08.1": ("relative-bias parameters with K=1", lambda: 2 * 1 + 1),
     "08.3": ("smallest ALiBi slope with 16 heads", lambda: 2 ** (-8 * 16 / 16)),
