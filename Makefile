@@ -74,10 +74,12 @@ data: ## Check the corpus against its SHA256SUMS; restore a missing or changed f
 
 lab: setup ## Open JupyterLab on your own copy of the notebooks, my-notebooks/ (127.0.0.1, token; PORT=8888)
 	@$(BIN)/python -m tools.learner_copy ensure $(WORK)
-	@echo "==> Starting JupyterLab on $(WORK)/index.ipynb. Open the http://127.0.0.1:$(PORT)/lab?token=... link below."
-	@echo "    Stop it with Ctrl+C twice in this terminal. Start over with: make reset"
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-	  $(LAB_QUIET) $(ROOT_FLAG) $(LAB_ARGS) $(WORK)/index.ipynb
+	@token=$$($(BIN)/python -c "import secrets; print(secrets.token_hex(24))"); \
+	echo "==> Starting JupyterLab on your copy, $(WORK)/. Open this link in your browser:"; \
+	echo "        http://127.0.0.1:$(PORT)/lab/tree/index.ipynb?token=$$token"; \
+	echo "    Stop it with Ctrl+C twice in this terminal. Start over with: make reset"; \
+	JUPYTER_TOKEN=$$token $(BIN)/jupyter lab --ServerApp.root_dir=$(WORK) --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(PORT) $(LAB_QUIET) $(ROOT_FLAG) $(LAB_ARGS) $(WORK)/index.ipynb
 
 reset: ## Start over: keep your copy as my-notebooks-backup-<date>/, make a fresh my-notebooks/
 	@$(PYTHON) -m tools.learner_copy reset $(WORK)

@@ -67,8 +67,10 @@ def test_make_lab_listens_on_loopback_only_and_refuses_requests_without_the_toke
         deadline = time.time() + 90
         token = None
         while token is None and time.time() < deadline and server.poll() is None:
-            match = re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=([0-9a-f]+)", "".join(lines))
-            token = match.group(1) if match else None
+            printed = "".join(lines)
+            match = re.search(rf"http://127\.0\.0\.1:{port}/lab/tree/index\.ipynb\?token=([0-9a-f]+)", printed)
+            # Up once JupyterLab itself prints its address (it hides a token it did not make).
+            token = match.group(1) if match and f"http://127.0.0.1:{port}/lab?token=" in printed else None
             time.sleep(0.5)
         assert token, "make lab printed no URL with a token:\n" + "".join(lines)
 
