@@ -102,7 +102,7 @@ lint: setup ## ruff over the package, tools, tests and notebooks
 nbval: setup ## Only the notebooks, under nbval
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) notebooks --nbval --nbval-current-env
 
-ci: test test-browser mutation-check flake-check offline-check no-make-check ## Everything CI runs (.ci/run and the GitHub workflow call this)
+ci: test test-browser mutation-check flake-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
 
 # Slides and HTML that work with no network: reveal.js, require.js, jQuery and Font Awesome come
 # from the npm registry once, at build time, and are copied next to the pages that use them.
@@ -191,3 +191,34 @@ clean: ## Remove .venv, caches and build output
 	rm -rf $(VENV) .venv-freeze .cache build .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
+
+# ---- Class server: JupyterHub for a class on one machine (docs/classroom-hub.md) -----------------
+# make hub (CLASS_ROSTER=roster.txt; HUB_IP, HUB_PORT, ADMIN_USERS, HUB_IDLE_TIMEOUT), make hub-load
+# STUDENTS=N, make test-hub. The hub and every student run from one shared, read-only environment.
+HUB_ENV ?= /opt/embeddings-class
+STUDENTS ?= 3
+HUB_PROXY := hub/node_modules/.installed
+.PHONY: hub hub-setup hub-load test-hub
+
+$(HUB_PROXY): hub/package.json hub/package-lock.json
+	@command -v npm >/dev/null || { echo "make hub needs npm (Node.js) for JupyterHub's proxy: apt-get install nodejs npm"; exit 1; }
+	npm ci --prefix hub --no-audit --no-fund --loglevel=error
+	touch $@
+
+hub-setup: $(HUB_PROXY)
+	@[ -x /usr/bin/python3.11 ] && /usr/bin/python3.11 -c 'import venv, ensurepip' 2>/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "make hub needs Debian's python3.11 and python3.11-venv: sudo apt-get install python3.11 python3.11-venv"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv git >/dev/null; }
+	@HUB_ENV=$(HUB_ENV) bash hub/build_shared_env.sh 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+
+hub: ## Start the class server (CLASS_ROSTER=file; 127.0.0.1:8000; see docs/classroom-hub.md)
+	@python3 hub/roster.py
+	@$(MAKE) --no-print-directory hub-setup
+	$(HUB_ENV)/bin/python hub/launch.py
+
+hub-load: setup hub-setup ## STUDENTS=N simulated students run 01-08 on a throw-away hub; build/hub-load/report.md
+	$(BIN)/python -m tools.hub_load --students $(STUDENTS) --hub-env $(HUB_ENV)
+
+test-hub: setup hub-setup $(BROWSER_STAMP) $(CHROMIUM) ## Class server: isolation, log-in, nbgitpuller, browser, hub-load STUDENTS=3
+	HUB_ENV=$(HUB_ENV) $(BIN)/python -m pytest hub_tests -p no:cacheprovider
+# ---- end of class server ---------------------------------------------------------------------------

@@ -21,18 +21,24 @@ def test_right_and_wrong_answers(capsys):
 
 
 def test_relative_tolerance_accepts_rounded_answers(capsys):
-    assert verdict(capsys, "03.3", 306.7).endswith(": correct.\n")  # 306.74 MiB, rounded
-    assert "not yet" in verdict(capsys, "03.3", 300.0)
+    assert verdict(capsys, "01.2", 154_400_000).endswith(": correct.\n")  # 154,389,504, rounded
+    assert "not yet" in verdict(capsys, "01.2", 150_000_000)
 
 
-def test_an_answer_at_the_printed_precision_is_accepted(capsys):
+def test_an_answer_at_the_printed_precision_is_accepted(capsys, monkeypatch):
     # 2**-8 = 0.00390625 is printed to 4 decimals as 0.0039; 0.0039 is 0.16 % off, beyond rel_tol.
-    assert verdict(capsys, "08.3", 0.0039).endswith(": correct.\n")
-    assert verdict(capsys, "08.3", "0.0039").endswith(": correct.\n")
-    assert "not yet" in verdict(capsys, "08.3", 0.0038)
+    monkeypatch.setitem(_ANSWERS, "99.1", ("a small ALiBi slope", lambda: 2**-8))
+    assert verdict(capsys, "99.1", 0.0039).endswith(": correct.\n")
+    assert verdict(capsys, "99.1", "0.0039").endswith(": correct.\n")
+    assert "not yet" in verdict(capsys, "99.1", 0.0038)
     # One significant digit is not enough: 0.004 and 0.0 are not accepted for 0.0039.
-    assert "not yet" in verdict(capsys, "08.3", 0.004)
-    assert "not yet" in verdict(capsys, "08.3", 0.0)
+    assert "not yet" in verdict(capsys, "99.1", 0.004)
+    assert "not yet" in verdict(capsys, "99.1", 0.0)
+    # 08.3: 2**-0.5 = 0.70710678..., printed as 0.7071; two significant digits are enough.
+    assert verdict(capsys, "08.3", 0.7071).endswith(": correct.\n")
+    assert verdict(capsys, "08.3", "0.71").endswith(": correct.\n")
+    assert "not yet" in verdict(capsys, "08.3", 0.7)
+    assert "not yet" in verdict(capsys, "08.3", 0.0039)
 
 
 @pytest.mark.parametrize(

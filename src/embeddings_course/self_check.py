@@ -25,14 +25,17 @@ _ANSWERS = {
         "batches with batch_size=4, max_length=256, stride=128",
         lambda: len(range(0, _corpus_token_count() - 256, 128)) // 4,
     ),
-    "03.3": ("MiB of GPT-2 XL's token table (float32)", lambda: 50257 * 1600 * 4 / 2**20),
+    "03.3": (
+        "batches with batch_size=8, max_length=8, stride=2",
+        lambda: len(range(0, _corpus_token_count() - 8, 2)) // 8,
+    ),
     "05.2": (
         "fewest tokens whose one-hot input outgrows GPT-2 small's token table",
         lambda: min(n for n in range(1, 10_000) if n * 50257 * 4 > 50257 * 768 * 4),
     ),
     "05.4": ("GPT-2 XL's parameters", lambda: _gpt2_parameters(d=1600, n_blocks=48)),
     "08.1": ("relative-bias parameters with K=1", lambda: 2 * 1 + 1),
-    "08.3": ("smallest ALiBi slope with 16 heads", lambda: 2 ** (-8 * 16 / 16)),
+    "08.3": ("largest ALiBi slope with 16 heads", lambda: max(2 ** (-8 * h / 16) for h in range(1, 17))),
 }
 
 
@@ -97,8 +100,8 @@ def _decimals_typed(parts) -> int | None:
 def check_answer(exercise: str, *answer, rel_tol: float = 1e-3) -> None:
     """Print whether your answer to a numeric exercise is right.
 
-    Accepted: a number (``38597376``), a string as the notebooks print it (``"38,597,376"``),
-    arithmetic (``"50257*768*4"``), and digits typed with commas (``38,597,376``). Right means within
+    Accepted: a number (``154389504``), a string as the notebooks print it (``"154,389,504"``),
+    arithmetic (``"50257*768*4"``), and digits typed with commas (``154,389,504``). Right means within
     ``rel_tol`` of the exact value, or equal to it rounded to the decimals you typed, with at least
     two significant digits (``0.0039`` for 0.00390625).
     """
