@@ -40,7 +40,11 @@ KEY_VALUES = {
     "04": ["torch.Size([4, 256])", "torch.Size([8, 4, 256])", "tensor([0.6000, 0.1000, 0.0000])"],
     "05": ["124,439,808", "38,597,376"],
     "06": ["[14., 16., 18.]", "changed rows are exactly the seen ids: True", "185/185 steps"],
-    "07": ["depends only on p - q: True", "index out of range in self"],
+    "07": [
+        "equals the sum of cos(w_i (p - q)): True",
+        "PE(p + 5) == M PE(p) for every p: True",
+        "index out of range in self",
+    ],
     "08": ["same up to the permutation: True", "lengths preserved: True"],
 }
 
