@@ -23,12 +23,10 @@ from pathlib import Path
 import pytest
 import tomllib
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+from tools.series import NOTEBOOK_DIR, REPO_ROOT, all_notebooks
+
 FACTS_FILE = NOTEBOOK_DIR / "sourced_facts.toml"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")) + sorted(
-    (NOTEBOOK_DIR / "solutions").glob("[0-9][0-9]_*.ipynb")
-)
+NOTEBOOKS = all_notebooks()
 DOCUMENTS = {"README": REPO_ROOT / "README.md", "teaching": REPO_ROOT / "docs" / "teaching.md"}
 
 SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
@@ -150,11 +148,7 @@ def test_the_readme_and_the_guide_state_only_printed_or_sourced_numbers(name):
 
 def test_every_sourced_fact_names_its_source():
     for name, listed in facts().items():
-        assert (
-            name in DOCUMENTS
-            or (NOTEBOOK_DIR / f"{name}.ipynb").is_file()
-            or (NOTEBOOK_DIR / "solutions" / f"{name}.ipynb").is_file()
-        ), name
+        assert name in DOCUMENTS or name in {p.stem for p in NOTEBOOKS}, name
         for written, source in listed.items():
             assert len(source.strip()) >= 15, f"{name}: {written!r} needs a source: paper, model card or book section"
 

@@ -1,5 +1,5 @@
 """Write build/html/index.html (every notebook and its solutions) and point the pages' links at
-the rendered pages (NN_slug.ipynb -> NN_slug.html, the README -> index.html), for reading offline."""
+the rendered pages (NN_slug.ipynb -> NN_slug.html, index.ipynb -> this index.html), for reading offline."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from pathlib import Path
 from tools.series import chapters, read, solution_for, title
 
 
-def relink(page: Path, index: str) -> None:
+def relink(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
     text = re.sub(r'href="([^"#:]*?)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', text)
-    text = re.sub(r'href="[./]*README\.md"', f'href="{index}"', text)
     page.write_text(text, encoding="utf-8")
 
 
@@ -43,9 +42,9 @@ def main(out_dir: str) -> int:
     (out / "index.html").write_text(page, encoding="utf-8")
     for rendered in out.glob("*.html"):
         if rendered.name != "index.html":
-            relink(rendered, "index.html")
+            relink(rendered)
     for rendered in (out / "solutions").glob("*.html"):
-        relink(rendered, "../index.html")
+        relink(rendered)
     print(f"==> {out / 'index.html'}: {len(rows)} notebooks")
     return 0
 
