@@ -30,6 +30,9 @@ unexport MPLBACKEND
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export JUPYTER_PLATFORM_DIRS := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Matplotlib's settings and font cache live in the venv: a matplotlibrc, or a font cache written by
+# another matplotlib on this machine, cannot change what the notebooks print.
+export MPLCONFIGDIR := $(CURDIR)/$(VENV)/matplotlib
 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
