@@ -96,7 +96,9 @@ def main(argv=None) -> int:
             nbformat.validate(nb)
             problems = check(nb, path)
         except Exception as exc:  # report every notebook, then fail once
-            problems = [f"{path}: {type(exc).__name__}: {str(exc).strip()[:2000]}"]
+            message = str(exc).strip()  # the cell's source first, the error last: keep the end
+            message = message if len(message) <= 3000 else "...\n" + message[-3000:]
+            problems = [f"{path}: {type(exc).__name__}: {message}"]
         if problems:
             failed.append(path)
             print(f"FAILED {path} (left unchanged)", file=sys.stderr)
