@@ -3,7 +3,8 @@
 Run with `make test-browser`. For every notebook, a copy is opened in JupyterLab, its outputs are
 cleared, all cells are run, and the page is checked: cells ran 1..N, key values are shown, the only
 errors are in cells tagged raises-exception, every figure rendered. In interactive mode
-(`%matplotlib widget`) a 3D figure is dragged and its canvas must change.
+(`%matplotlib widget`) no figure has a "Figure N" header, and a 3D figure is dragged: its canvas must
+change, and no tick or axis label may run under its title.
 Screenshots go to build/browser/.
 """
 
@@ -26,6 +27,8 @@ import pytest
 from tools.series import NOTEBOOK_DIR, RAISES, REPO_ROOT, chapters, code_cells, number, read, tags
 
 NOTEBOOKS = chapters()
+# Opened in rotatable mode and dragged: 01 (the first 3D figure), 07 (a 2D figure, and a 3D one with a colorbar).
+ROTATED = [NOTEBOOKS[0], NOTEBOOKS[6]]
 SCREENSHOTS = REPO_ROOT / "build" / "browser"
 # What a reader must see on the page for each notebook (beyond "it ran").
 KEY_VALUES = {
@@ -75,16 +78,17 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
     skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
     shutil.copytree(NOTEBOOK_DIR, root / "notebooks", ignore=skip)
-    # Interactive mode: the same notebook with the one switch flipped, as a learner would.
-    nb = json.loads((root / "notebooks" / "01_token_embeddings.ipynb").read_text(encoding="utf-8"))
-    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    lines = "".join(first["source"]).splitlines()
-    assert lines[0] == "%matplotlib inline", "the switch is not where the README says"
-    assert "# %matplotlib widget" in lines, "the switch is not where the README says"
-    lines[0] = "# %matplotlib inline"
-    lines[lines.index("# %matplotlib widget")] = "%matplotlib widget"
-    first["source"] = "\n".join(lines)
-    (root / "notebooks" / "interactive_01.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    # Interactive mode: the same notebooks with the one switch flipped, as a learner would.
+    for notebook in ROTATED:
+        nb = json.loads((root / "notebooks" / notebook.name).read_text(encoding="utf-8"))
+        first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+        lines = "".join(first["source"]).splitlines()
+        assert lines[0] == "%matplotlib inline", "the switch is not where the README says"
+        assert "# %matplotlib widget" in lines, "the switch is not where the README says"
+        lines[0] = "# %matplotlib inline"
+        lines[lines.index("# %matplotlib widget")] = "%matplotlib widget"
+        first["source"] = "\n".join(lines)
+        (root / "notebooks" / f"interactive_{number(notebook)}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     return root
 
 
@@ -222,29 +226,99 @@ def test_notebook_runs_in_jupyterlab(page, lab, notebook):
     assert page.page_errors == []
 
 
-def test_interactive_figure_rotates_when_dragged(page, lab):
-    n_code, _, _ = stored(NOTEBOOKS[0])
-    open_and_run(page, lab, "notebooks/interactive_01.ipynb", n_code)
-    canvas = page.locator(".jupyter-matplotlib-figure canvas").first
-    canvas.wait_for(state="visible", timeout=60_000)
-    canvas.scroll_into_view_if_needed()
-    page.wait_for_timeout(1000)  # let the first frame arrive from the kernel
-    before = canvas.screenshot()
+# Run in the kernel after a drag: the pixels of the tick and axis labels of a 3D figure, found by
+# drawing it with and without them, that fall inside the bounding box of its title (2 px around it).
+LABELS_UNDER_TITLE = r"""
+import json as _json
+import matplotlib.pyplot as _plt
+import numpy as _np
+
+def _labels_under_title(_fig):
+    _ax = next(_a for _a in _fig.axes if _a.name == "3d")
+    def _pixels():
+        _fig.canvas.draw()
+        return _np.asarray(_fig.canvas.buffer_rgba())[..., :3].astype(int)
+    _shown = _pixels()
+    _box = _ax.title.get_window_extent(_fig.canvas.get_renderer())
+    _axes = [(_a, _a.get_ticklabels()[0].get_color(), _a.label.get_visible())
+             for _a in (_ax.xaxis, _ax.yaxis, _ax.zaxis)]
+    for _a, _colour, _visible in _axes:
+        _a.set_tick_params(labelcolor="none")
+        _a.label.set_visible(False)
+    _hidden = _pixels()
+    for _a, _colour, _visible in _axes:
+        _a.set_tick_params(labelcolor=_colour)
+        _a.label.set_visible(_visible)
+    _fig.canvas.draw()
+    _labels = _np.abs(_shown - _hidden).sum(axis=-1) > 0
+    _height = _labels.shape[0]
+    _rows = slice(max(int(_height - _box.y1) - 2, 0), int(_height - _box.y0) + 3)
+    _cols = slice(max(int(_box.x0) - 2, 0), int(_box.x1) + 3)
+    return {"view": [round(float(_v), 1) for _v in (_ax.elev, _ax.azim, _ax.roll)],
+            "label_pixels": int(_labels.sum()), "under_title": int(_labels[_rows, _cols].sum())}
+
+_figures = [_plt.figure(_n) for _n in _plt.get_fignums()]
+print(_json.dumps({"is_3d": [any(_a.name == "3d" for _a in _f.axes) for _f in _figures],
+                   "measure": [_labels_under_title(_f) for _f in _figures if any(_a.name == "3d" for _a in _f.axes)]}))
+"""
+IN_KERNEL = """async (code) => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    const future = kernel.requestExecute({code, store_history: false});
+    let out = '';
+    future.onIOPub = (msg) => {
+        if (msg.header.msg_type === 'stream') out += msg.content.text;
+        if (msg.header.msg_type === 'error') out += msg.content.ename + ': ' + msg.content.evalue;
+    };
+    await future.done;
+    return out;
+}"""
+
+
+def drag(page, canvas, dx, dy):
     box = canvas.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
     for step in range(1, 11):
-        page.mouse.move(x + 12 * step, y + 4 * step)
+        page.mouse.move(x + dx * step / 10, y + dy * step / 10)
         page.wait_for_timeout(50)
     page.mouse.up()
     page.wait_for_timeout(1500)  # the kernel redraws and sends the new frame
-    after = canvas.screenshot()
+
+
+@pytest.mark.parametrize("notebook", ROTATED, ids=lambda p: p.name)
+def test_interactive_figure_rotates_when_dragged(page, lab, notebook):
+    """In rotatable mode: no "Figure N" header; a drag turns the 3D figure; its title stays clear."""
+    n_code, _, _ = stored(notebook)
+    name = f"interactive_{number(notebook)}"
+    open_and_run(page, lab, f"notebooks/{name}.ipynb", n_code)
+    figures = page.locator(".jupyter-matplotlib-figure")
+    figures.first.wait_for(state="visible", timeout=60_000)
+    kernel_side = json.loads(page.evaluate(IN_KERNEL, LABELS_UNDER_TITLE))
+    assert figures.count() == len(kernel_side["is_3d"]), "one figure on the page per figure in the kernel"
+    # ipympl draws "Figure 1" in this header above each canvas; the figure kit hides it.
+    headers = page.locator(".jupyter-matplotlib-figure .jupyter-matplotlib-header")
+    assert headers.count() == figures.count()
+    shown = [h.inner_text() for h in headers.all() if h.is_visible()]
+    assert shown == [], f"rotatable mode shows figure headers: {shown}"
+
+    canvas = figures.nth(kernel_side["is_3d"].index(True)).locator("canvas").first
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # let the first frame arrive from the kernel
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (SCREENSHOTS / "interactive_before_drag.png").write_bytes(before)
-    (SCREENSHOTS / "interactive_after_drag.png").write_bytes(after)
-    page.screenshot(path=str(SCREENSHOTS / "interactive_01.png"), full_page=True)
-    before_px, after_px = pixels(before), pixels(after)
+    shots = [canvas.screenshot()]
+    (SCREENSHOTS / f"{name}_before_drag.png").write_bytes(shots[0])
+    # Two drags that, before the figure kit left room to rotate, brought labels under 01's title.
+    for i, (dx, dy) in enumerate([(120, 40), (0, 120)], 1):
+        drag(page, canvas, dx, dy)
+        shots.append(canvas.screenshot())
+        (SCREENSHOTS / f"{name}_after_drag_{i}.png").write_bytes(shots[-1])
+        measure = json.loads(page.evaluate(IN_KERNEL, LABELS_UNDER_TITLE))["measure"][0]
+        print(f"after drag {i}: {measure}")
+        assert measure["label_pixels"] > 1000, "the measure found no tick or axis labels to compare"
+        assert measure["under_title"] == 0, f"after drag {i}, labels run under the title: {measure}"
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    before_px, after_px = pixels(shots[0]), pixels(shots[1])
     assert before_px.shape == after_px.shape
     assert len({tuple(p) for p in before_px.reshape(-1, 3)[::7].tolist()}) > 20, "the canvas shows no drawing"
     changed = (abs(before_px - after_px).sum(axis=-1) > 0.05).mean()

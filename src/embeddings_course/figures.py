@@ -29,15 +29,75 @@ def use_classroom_style() -> None:
             "font.size": 12,
             "axes.titlesize": 13,
             "axes.labelsize": 12,
+            "figure.hooks": ["embeddings_course.figures:hide_figure_header"],
         }
     )
 
 
+# Rotatable mode: a drag can turn the box to any orientation (matplotlib's arcball rolls it too). In
+# every orientation the tick and axis labels stay within REACH_SCALE * side + REACH_LABELS points + half
+# the longest axis label of the centre of the axes box (side: the box's side). Measured over all views
+# with the classroom fonts, with a margin; an axis seen end-on stands its label on end, hence the half.
+REACH_SCALE = 0.45
+REACH_LABELS = 56.0  # points
+
+
+def _rotatable(fig) -> bool:
+    """ipympl's canvas (``%matplotlib widget``): the reader can drag the figure round."""
+    return hasattr(fig.canvas, "header_visible")
+
+
+def hide_figure_header(fig) -> None:
+    """Rotatable mode (ipympl): no "Figure 1" bar above the figure; the title says what it is.
+
+    ``use_classroom_style`` runs this on every figure pyplot makes (rcParams["figure.hooks"]).
+    """
+    if _rotatable(fig):
+        fig.canvas.header_visible = False
+
+
+def _room_to_rotate(fig, column: int, n_columns: int, axis_labels):
+    """Where a 3D axes goes in its column so that, in every orientation, the box and its labels stay
+    inside the figure and below the title at the top: ``(rect, title_y)``, both in figure fractions."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    def points(text, size):
+        return TextPath((0, 0), text, size=size).get_extents().width if text else 0.0
+
+    inch = 1 / 72  # inches per point
+    width, height = fig.get_size_inches()
+    column_width = width / n_columns
+    margin, gap = 4 * inch, 6 * inch
+    def font_points(key):
+        return FontProperties(size=mpl.rcParams[key]).get_size_in_points()
+
+    title_height = 1.3 * font_points("axes.titlesize") * inch
+    label_size = font_points("axes.labelsize")
+    labels = (REACH_LABELS + max(points(label, label_size) for label in axis_labels) / 2) * inch
+    reach = min(column_width - 2 * margin, height - 2 * margin - gap - title_height) / 2
+    side = (reach - labels) / REACH_SCALE
+    centre_x, centre_y = (column + 0.5) * column_width, margin + reach
+    rect = [(centre_x - side / 2) / width, (centre_y - side / 2) / height, side / width, side / height]
+    return rect, (centre_y + reach + gap) / height
+
+
 def _titled_3d_axes(fig, position, title, axis_labels):
-    if hasattr(fig.canvas, "header_visible"):
-        fig.canvas.header_visible = False  # rotatable mode (ipympl): no "Figure 1" bar above the title
-    ax = fig.add_subplot(*position, projection="3d")
-    ax.set_title(title)
+    from matplotlib.transforms import blended_transform_factory
+
+    hide_figure_header(fig)
+    if _rotatable(fig):
+        # Not a subplot: a colorbar then shrinks this axes about its centre, rather than re-deriving it
+        # from a grid; the title's height is in figure fractions, so it stays put.
+        rect, title_y = _room_to_rotate(fig, position[2] - 1, position[1], axis_labels)
+        ax = fig.add_axes(rect, projection="3d")
+        ax.set_title(title, pad=0, verticalalignment="bottom", y=title_y)
+        ax.title.set_y(title_y)  # after set_title: a 3D axes' set_title scales y by 0.92
+        ax.title.set_transform(blended_transform_factory(ax.transAxes, fig.transFigure))
+    else:
+        ax = fig.add_subplot(*position, projection="3d")
+        ax.set_title(title)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_zlabel(axis_labels[2])
