@@ -118,7 +118,12 @@ def test_nbval_failures_names_each_failing_cell_with_its_diff(tmp_path):
 
     assert sorted(failures) == [("notebooks.01_a.ipynb", 1), ("notebooks.solutions.01_a_solutions.ipynb", 0)]
     diff = nbval_diff(failures[("notebooks.01_a.ipynb", 1)])
-    assert [line.strip() for line in diff.splitlines()] == ["mismatch 'stdout'", "- change 6.0e-08", "+ change 3.0e-08"]
+    assert [line.strip() for line in diff.splitlines()] == [
+        "(nbval's diff: '+' the stored output, '-' this run)",
+        "mismatch 'stdout'",
+        "- change 6.0e-08",
+        "+ change 3.0e-08",
+    ]
     assert "#x1B" not in diff
     assert nbval_diff(failures[("notebooks.solutions.01_a_solutions.ipynb", 0)]) == "KeyError: 'x'"
     assert nbval_cells(report) == {"notebooks.01_a.ipynb": 2, "notebooks.solutions.01_a_solutions.ipynb": 2}

@@ -143,16 +143,17 @@ def build_env(venv: Path, requirements: Path, constraints: Path, request: str) -
     python = venv / "bin" / "python"
     print(f"==> installing requirements.txt + constraints.txt with {request} into {venv}", flush=True)
     result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements), "-c", str(constraints)],
+        [str(python), "-m", "pip", "install", "-r", str(requirements), "-c", str(constraints)],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
-        lines = [line for line in result.stderr.splitlines() if "is ignored: it is neither" not in line]
-        conflict = [
-            line.strip() for line in lines if "conflict" in line.lower() or "requires" in line or " depends on " in line
-        ]
-        if conflict or "ResolutionImpossible" in result.stderr:
+        # pip prints the reasons of a conflict ("X depends on Y") to stdout and the verdict to stderr.
+        output = result.stdout + result.stderr
+        lines = [line for line in output.splitlines() if line.strip() and "is ignored: it is neither" not in line]
+        reasons = ("conflict", " depends on ", "The user requested", "Cannot install")
+        conflict = [line.strip() for line in lines if any(r in line for r in reasons)]
+        if "ResolutionImpossible" in output or "conflicting dependencies" in output:
             raise DriftError(
                 f"{request} conflicts with the other pins in requirements.txt/constraints.txt, so no environment "
                 "has exactly that one pin changed. pip says:\n  "

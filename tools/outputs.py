@@ -81,6 +81,8 @@ def nbval_diff(message: str, max_lines: int = 12) -> str:
     lines = lines.splitlines()
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"... ({len(lines) - max_lines} more lines)"]
+    if "mismatch" in (after or message):  # pytest's diff of `stored == this run` marks the stored side +
+        lines.insert(0, "(nbval's diff: '+' the stored output, '-' this run)")
     return "\n".join(lines)
 
 
