@@ -40,7 +40,7 @@ CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
 NBVAL_NOTEBOOKS = $(shell $(BIN)/python -m tools.series longest-first)
 
 .PHONY: help setup data lab reset edit-reference test unit lint nbval ci slides html wheelhouse test-browser mutation-check \
-	flake-check offline-check no-make-check bench regen nbdime constraints clean
+	flake-check portability-check offline-check no-make-check bench regen drift nbdime constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
@@ -107,7 +107,7 @@ lint: setup ## ruff over the package, tools, tests and notebooks
 nbval: setup ## Only the notebooks, under nbval
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(NBVAL_NOTEBOOKS) --nbval --nbval-current-env
 
-ci: test test-browser mutation-check flake-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
+ci: test test-browser mutation-check flake-check portability-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
 
 # Slides and HTML that work with no network: reveal.js, require.js, jQuery and Font Awesome come
 # from the npm registry once, at build time, and are copied next to the pages that use them.
@@ -166,6 +166,9 @@ mutation-check: setup ## Change one number in every stored output; nbval must fa
 flake-check: setup ## Run the notebooks twice with different PYTHONHASHSEED; no output may differ
 	$(BIN)/python -m tools.flake_check
 
+portability-check: setup ## nbval again with 1 and 4 threads, plain and AVX2 kernels, oneDNN off; no output may differ
+	$(BIN)/python -m tools.portability_check
+
 offline-check: setup ## Run nbval in a network namespace with no network (needs root and unshare)
 	tools/offline_check.sh $(BIN)/python
 
@@ -177,6 +180,11 @@ bench: setup ## Wall time and peak memory of each chapter against a floor (figur
 
 regen: setup ## Re-execute every notebook (or NOTEBOOKS=...) in place; a notebook that fails stays untouched
 	$(BIN)/python -m tools.regen_notebooks $(NOTEBOOKS)
+
+# PKG=name==version, e.g. make drift PKG=torch==2.14.1
+PKG ?=
+drift: setup ## PKG=name==version: every notebook with that one pin changed, in a throw-away venv; build/drift/
+	$(BIN)/python -m tools.drift "$(PKG)"
 
 nbdime: setup ## Install nbdime and make `git diff` show notebooks cell by cell (this repository only)
 	$(BIN)/python -m pip install --quiet -c constraints.txt nbdime

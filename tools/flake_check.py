@@ -11,29 +11,16 @@ notebooks. Exit status 1 on any difference.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from tools.series import REPO_ROOT, all_notebooks, code_cells, ignore_reason, read
+from tools.outputs import differences
+from tools.series import REPO_ROOT, all_notebooks
 
 HASH_SEEDS = ("1", "4242")
-
-
-def outputs_by_cell(path: Path):
-    return {
-        i: json.dumps(c["outputs"], sort_keys=True)
-        for i, c in enumerate(code_cells(read(path)))
-        if ignore_reason(c) is None
-    }
-
-
-def differences(a: Path, b: Path) -> list[int]:
-    left, right = outputs_by_cell(a), outputs_by_cell(b)
-    return sorted(i for i in left.keys() | right.keys() if left.get(i) != right.get(i))
 
 
 def main(argv=None) -> int:

@@ -16,11 +16,11 @@ import re
 import subprocess
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nbformat
 
+from tools.outputs import nbval_failures
 from tools.series import all_notebooks, compared_text, ignore_reason
 
 TENSOR_OR_SHAPE = re.compile(r"tensor\(|torch\.Size|Parameter containing")
@@ -55,13 +55,7 @@ def mutate_one_value(cell) -> str | None:
 
 
 def failing_cells(report: Path) -> set[int]:
-    failed = set()
-    for case in ET.parse(report).getroot().iter("testcase"):
-        if case.find("failure") is not None or case.find("error") is not None:
-            match = re.search(r"Cell (\d+)", case.get("name", ""))
-            if match:
-                failed.add(int(match.group(1)))
-    return failed
+    return {cell for _, cell in nbval_failures(report)}
 
 
 def check(notebook: Path, workdir: Path):

@@ -43,6 +43,17 @@ def execute(path: Path, timeout: int):
     return nb
 
 
+def run_code(code: str, env: dict | None = None, timeout: int = 120) -> str:
+    """Run one cell of code in a fresh python3 kernel, as `execute` would, and return what it printed.
+
+    env: the kernel's whole environment (default: this process's). Raises if the code raises."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    client = NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False, coalesce_streams=True)
+    client.execute(**({"env": env} if env is not None else {}))
+    return "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
+
+
 def tidy(nb) -> None:
     """Keep the metadata JupyterLab would fill in on open (so opening a notebook does not mark it
     changed), and drop what changes from one run to the next."""
