@@ -36,8 +36,6 @@ export MPLCONFIGDIR := $(CURDIR)/$(VENV)/matplotlib
 
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
-# Every notebook, those that train first (tools/series.py says why).
-NBVAL_NOTEBOOKS = $(shell $(BIN)/python -m tools.series longest-first)
 
 .PHONY: help setup data lab reset edit-reference test unit lint nbval ci slides html wheelhouse test-browser mutation-check \
 	flake-check portability-check offline-check no-make-check bench regen drift nbdime constraints clean
@@ -96,7 +94,7 @@ edit-reference: setup ## Maintainers: JupyterLab on the reference notebooks/ the
 
 test: setup ## Lint, unit and integration tests, then nbval re-runs every notebook against its stored outputs
 	$(BIN)/ruff check --quiet .
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(NBVAL_NOTEBOOKS) tests --nbval --nbval-current-env
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) tests notebooks --nbval --nbval-current-env
 
 unit: setup ## Only the fast unit tests (no JupyterLab, no regen, no notebooks)
 	$(BIN)/python -m pytest -m "not integration" tests
@@ -105,7 +103,7 @@ lint: setup ## ruff over the package, tools, tests and notebooks
 	$(BIN)/ruff check .
 
 nbval: setup ## Only the notebooks, under nbval
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(NBVAL_NOTEBOOKS) --nbval --nbval-current-env
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) notebooks --nbval --nbval-current-env
 
 ci: test test-browser mutation-check flake-check portability-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
 

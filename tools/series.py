@@ -35,17 +35,6 @@ def all_notebooks() -> list[Path]:
     return chapters() + solutions()
 
 
-# They train a model and run longest: make test hands them to its workers first, so that the two
-# workers finish at about the same time instead of one waiting for the other.
-LONGEST_RUNNING = ("solutions/06_training_moves_embeddings_solutions.ipynb", "06_training_moves_embeddings.ipynb")
-
-
-def longest_running_first() -> list[Path]:
-    """Every notebook of all_notebooks(), the LONGEST_RUNNING ones first."""
-    first = [NOTEBOOK_DIR / name for name in LONGEST_RUNNING]
-    return first + [path for path in all_notebooks() if path not in first]
-
-
 def reference_notebooks() -> list[Path]:
     """Every notebook in notebooks/ that `make regen` writes: the index, the chapters and the solutions."""
     return [INDEX, *all_notebooks()]
@@ -126,8 +115,8 @@ def execution_problems(nb) -> list[str]:
 
 
 def main(argv=None) -> int:
-    """Print a notebook set for the Makefile: `python -m tools.series chapters|solutions|all|longest-first`."""
-    sets = {"chapters": chapters, "solutions": solutions, "all": all_notebooks, "longest-first": longest_running_first}
+    """Print a notebook set for the Makefile: `python -m tools.series chapters|solutions|all`."""
+    sets = {"chapters": chapters, "solutions": solutions, "all": all_notebooks}
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in sets:
         print(f"usage: python -m tools.series {'|'.join(sets)}", file=sys.stderr)
