@@ -37,7 +37,7 @@ export MPLCONFIGDIR := $(CURDIR)/$(VENV)/matplotlib
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
 
-.PHONY: help setup data lab reset edit-reference test unit lint nbval ci slides html wheelhouse test-browser mutation-check \
+.PHONY: help setup data lab reset edit-reference test test-slow unit lint nbval ci slides html wheelhouse test-browser mutation-check \
 	flake-check portability-check offline-check no-make-check bench regen drift nbdime constraints clean
 
 help: ## List the targets
@@ -94,7 +94,10 @@ edit-reference: setup ## Maintainers: JupyterLab on the reference notebooks/ the
 
 test: setup ## Lint, unit and integration tests, then nbval re-runs every notebook against its stored outputs
 	$(BIN)/ruff check --quiet .
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) tests notebooks --nbval --nbval-current-env
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow" tests notebooks --nbval --nbval-current-env
+
+test-slow: setup ## The tests of the drift and portability tools that build venvs or run kernel matrices (in make ci)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m slow tests
 
 unit: setup ## Only the fast unit tests (no JupyterLab, no regen, no notebooks)
 	$(BIN)/python -m pytest -m "not integration" tests
@@ -105,7 +108,7 @@ lint: setup ## ruff over the package, tools, tests and notebooks
 nbval: setup ## Only the notebooks, under nbval
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) notebooks --nbval --nbval-current-env
 
-ci: test test-browser mutation-check flake-check portability-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
+ci: test test-slow test-browser mutation-check flake-check portability-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
 
 # Slides and HTML that work with no network: reveal.js, require.js, jQuery and Font Awesome come
 # from the npm registry once, at build time, and are copied next to the pages that use them.

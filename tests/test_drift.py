@@ -61,6 +61,7 @@ def test_the_package_index_is_asked_for_the_version(tmp_path):
 
 
 @pytest.mark.integration  # builds a venv up to pip's resolver
+@pytest.mark.slow
 def test_a_version_whose_dependencies_conflict_with_the_other_pins_says_so(tmp_path):
     # jupyter-client 7 is older than what the pinned ipykernel 7.4.0 requires (jupyter-client>=8).
     result = run_drift("jupyter-client==7.4.9", "--out-dir", str(tmp_path))
@@ -153,6 +154,7 @@ def _tracked_state():
 
 
 @pytest.mark.integration  # builds a venv and runs a notebook: about two minutes
+@pytest.mark.slow
 def test_drift_to_the_pinned_version_finds_nothing_and_leaves_the_repository_untouched(tmp_path):
     pinned = drift.pins()["tqdm"]
     notebook = chapters()[0]

@@ -11,7 +11,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from tools import portability_check
 from tools.series import REPO_ROOT
 
-pytestmark = pytest.mark.integration  # starts kernels and nbval
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # starts kernels and nbval under each variation
 
 
 @pytest.mark.parametrize("variation", portability_check.VARIATIONS, ids=lambda v: v.name)
