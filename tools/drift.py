@@ -128,8 +128,8 @@ def kernel_environment(venv: Path) -> dict:
     """This process's environment, but Jupyter finds the venv's kernel and not .venv's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_", "VIRTUAL_ENV", "MPLBACKEND"))}
     env.update(JUPYTER_PATH=str(venv / "share" / "jupyter"), JUPYTER_PLATFORM_DIRS="1", VIRTUAL_ENV=str(venv))
-    # Its own matplotlib font cache, built by the probe: not the one every venv on the machine shares and
-    # rewrites, which another process may be rebuilding while a notebook draws (findfont warnings).
+    # Its own matplotlib config and font cache, built by the probe: not .venv's (make exports MPLCONFIGDIR)
+    # nor the per-user one, which another matplotlib may be rebuilding while a notebook draws (findfont warnings).
     env["MPLCONFIGDIR"] = str(venv / "mplconfig")
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
