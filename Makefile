@@ -20,9 +20,13 @@ LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 LAB_QUIET := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
 # Which notebooks `make regen` re-executes (default: all of them).
 NOTEBOOKS ?=
-# nbval in parallel: each notebook stays in one worker (--dist loadscope keeps its cells in order).
-WORKERS ?= 2
-PYTEST_PARALLEL := -n $(WORKERS) --dist loadscope
+# nbval in parallel: one worker per core (at most 8); each notebook stays in one worker, whose kernel
+# runs its cells in order. Workers take files in the order tools/longest_first.py gives (slow notebooks
+# first), and each kernel uses one thread: two kernels that each start a thread per core slow each
+# other down (docs/maintaining.md, "How long make test takes").
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2); echo $$((n < 8 ? n : 8)))
+PYTEST_PARALLEL := -n $(WORKERS) --dist loadscope --no-loadscope-reorder
+ONE_THREAD_PER_KERNEL := OMP_NUM_THREADS=1
 
 # Inline figures need matplotlib's notebook backend; an MPLBACKEND from the shell would remove them.
 unexport MPLBACKEND
@@ -94,7 +98,7 @@ edit-reference: setup ## Maintainers: JupyterLab on the reference notebooks/ the
 
 test: setup ## Lint, unit and integration tests, then nbval re-runs every notebook against its stored outputs
 	$(BIN)/ruff check --quiet .
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow" tests notebooks --nbval --nbval-current-env
+	$(ONE_THREAD_PER_KERNEL) $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow" tests notebooks --nbval --nbval-current-env
 
 test-slow: setup ## The tests of the drift and portability tools that build venvs or run kernel matrices (in make ci)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m slow tests
@@ -106,7 +110,7 @@ lint: setup ## ruff over the package, tools, tests and notebooks
 	$(BIN)/ruff check .
 
 nbval: setup ## Only the notebooks, under nbval
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) notebooks --nbval --nbval-current-env
+	$(ONE_THREAD_PER_KERNEL) $(BIN)/python -m pytest $(PYTEST_PARALLEL) notebooks --nbval --nbval-current-env
 
 ci: test test-slow test-browser mutation-check flake-check portability-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
 

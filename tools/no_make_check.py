@@ -57,6 +57,7 @@ def main() -> int:
                 "2",
                 "--dist",
                 "loadscope",
+                "--no-loadscope-reorder",
                 "--nbval",
                 "--nbval-current-env",
                 *(str(p.relative_to(REPO_ROOT)) for p in chapters()),

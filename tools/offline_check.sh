@@ -18,5 +18,5 @@ exec unshare --net bash -c '
   ip link set lo up
   if ip route get 192.0.2.1 >/dev/null 2>&1; then echo "offline-check: a route out exists"; exit 1; fi
   echo "==> no route out of this namespace; running the notebooks"
-  "$0" -m pytest -q -p no:cacheprovider -n 2 --dist loadscope --nbval --nbval-current-env $1
+  "$0" -m pytest -q -p no:cacheprovider -n 2 --dist loadscope --no-loadscope-reorder --nbval --nbval-current-env $1
 ' "$python" "$notebooks"

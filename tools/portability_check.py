@@ -93,7 +93,7 @@ def prepare(variation: Variation, tmp: Path) -> dict:
 
 def run_nbval(notebooks: list[Path], env: dict, report: Path, workers: int) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env"]
-    command += ["-n", str(workers), "--dist", "loadscope"] if workers > 1 else []
+    command += ["-n", str(workers), "--dist", "loadscope", "--no-loadscope-reorder"] if workers > 1 else []
     command += [f"--junitxml={report}", *map(str, notebooks)]
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
 
