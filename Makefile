@@ -50,7 +50,8 @@ help: ## List the targets
 	@echo "  make test   set up what is missing, then run the tests (lint, unit tests, every notebook)"
 	@echo
 	@echo "All targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' | \
+	  awk -F '\t' '{ printf "  make %-18s %s\n", $$1, $$2 }'
 
 # The virtual environment is rebuilt from scratch when the pins change, so it never keeps packages
 # that were removed from them.
