@@ -4,9 +4,13 @@
 #     tools/offline_check.sh .venv/bin/python
 set -euo pipefail
 python=${1:?usage: tools/offline_check.sh PATH_TO_VENV_PYTHON}
-if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
-  echo "offline-check: not run here: it needs root and unshare (util-linux)"
-  exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "offline-check needs root to make a network namespace: run it as root (sudo make offline-check)" >&2
+  exit 1
+fi
+if ! command -v unshare >/dev/null; then
+  echo "offline-check needs unshare: install util-linux (apt-get install util-linux)" >&2
+  exit 1
 fi
 if ! command -v ip >/dev/null; then
   echo "==> Installing iproute2 (for ip)"
