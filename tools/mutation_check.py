@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 
 from tools.outputs import nbval_failures
-from tools.series import all_notebooks, compared_text, ignore_reason
+from tools.series import all_notebooks, compared_text, ignore_reason, nbval_command
 
 TENSOR_OR_SHAPE = re.compile(r"tensor\(|torch\.Size|Parameter containing")
 
@@ -76,18 +76,7 @@ def check(notebook: Path, workdir: Path):
     nbformat.write(nb, copy)
     report = workdir / f"{notebook.stem}.xml"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(copy),
-            "--nbval",
-            "--nbval-current-env",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={report}",
-        ],
+        [*nbval_command(sys.executable, [copy]), f"--junitxml={report}"],
         cwd=workdir,
         capture_output=True,
         text=True,

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools.series import REPO_ROOT, chapters
+from tools.series import REPO_ROOT, chapters, nbval_command
 
 
 def run(step: str, command: list[str], env: dict) -> None:
@@ -46,22 +46,7 @@ def main() -> int:
         run("jupyter lab is there", [python, "-m", "jupyter", "lab", "--version"], env)
         run(
             "nbval over the chapters",
-            [
-                python,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-n",
-                "2",
-                "--dist",
-                "loadscope",
-                "--no-loadscope-reorder",
-                "--nbval",
-                "--nbval-current-env",
-                *(str(p.relative_to(REPO_ROOT)) for p in chapters()),
-            ],
+            nbval_command(python, (p.relative_to(REPO_ROOT) for p in chapters()), workers=2),
             env,
         )
     print("==> the path without make works")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tools.outputs import nbval_cells, nbval_diff, nbval_failures
 from tools.regen_notebooks import run_code
-from tools.series import REPO_ROOT, all_notebooks
+from tools.series import REPO_ROOT, all_notebooks, nbval_command
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,7 @@ def prepare(variation: Variation, tmp: Path) -> dict:
 
 
 def run_nbval(notebooks: list[Path], env: dict, report: Path, workers: int) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env"]
-    command += ["-n", str(workers), "--dist", "loadscope", "--no-loadscope-reorder"] if workers > 1 else []
-    command += [f"--junitxml={report}", *map(str, notebooks)]
+    command = [*nbval_command(sys.executable, notebooks, workers), f"--junitxml={report}"]
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
 
 

@@ -53,6 +53,15 @@ def number(path: Path) -> str:
     return path.name[:2]
 
 
+def nbval_command(python, notebooks, workers: int = 1) -> list[str]:
+    """pytest running nbval over the notebooks, as every tool runs it. With workers > 1, in parallel: each
+    notebook stays in one worker, and workers take them in the order tools/longest_first.py gives."""
+    command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env"]
+    if workers > 1:
+        command += ["-n", str(workers), "--dist", "loadscope", "--no-loadscope-reorder"]
+    return command + [str(p) for p in notebooks]
+
+
 def read(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
