@@ -42,7 +42,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
 
 .PHONY: help setup data lab reset edit-reference test test-slow unit lint nbval ci slides html wheelhouse test-browser mutation-check \
-	flake-check portability-check offline-check no-make-check bench regen drift nbdime constraints clean
+	flake-check portability-check portability-arm offline-check no-make-check bench regen drift nbdime constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
@@ -102,7 +102,7 @@ test: setup ## Lint, unit and integration tests, then nbval re-runs every notebo
 	$(ONE_THREAD_PER_KERNEL) $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow" tests notebooks --nbval --nbval-current-env
 
 test-slow: setup ## The tests of the drift and portability tools that build venvs or run kernel matrices (in make ci)
-	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m slow tests
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "slow and not arm64" tests
 
 unit: setup ## Only the fast unit tests (no JupyterLab, no regen, no notebooks)
 	$(BIN)/python -m pytest -m "not integration" tests
@@ -174,6 +174,12 @@ flake-check: setup ## Run the notebooks twice with different PYTHONHASHSEED; no 
 
 portability-check: setup ## nbval again with 1 and 4 threads, plain and AVX2 kernels, oneDNN off; no output may differ
 	$(BIN)/python -m tools.portability_check
+
+# Not in make ci: it takes about an hour (docs/maintaining.md, "make portability-arm"). The root and venv are
+# cached in /var/cache/embeddings-course/arm64 (EMBEDDINGS_ARM64_CACHE), outside the clone.
+portability-arm: setup ## nbval on arm64 Linux emulated by qemu (needs root; 06 and its solutions do not fit)
+	$(BIN)/python -m tools.portability_arm
+	$(BIN)/python -m pytest -m arm64 tests/test_portability_arm.py
 
 offline-check: setup ## Run nbval in a network namespace with no network (needs root and unshare)
 	tools/offline_check.sh $(BIN)/python

@@ -71,7 +71,7 @@ GIB = 2**30
 ROOT_NEEDS_GIB = 1.0
 VENV_NEEDS_GIB = 9.0
 # Measured: every notebook but 06 and its solutions ends within 10 minutes; those two train for hours.
-BUDGET_MINUTES = 20
+BUDGET_MINUTES = 15
 
 
 class SetupError(Exception):
@@ -227,16 +227,14 @@ def preflight(cache: Cache, key: str, binfmt_dir: Path, min_free_gib: float | No
 # ---- running things, and mounting, by id and by path ------------------------------------------
 
 
-def run(command: list[str], what: str, env: dict | None = None, log: Path | None = None) -> float:
-    """Run a set-up step; its output goes to log (or ours). Returns its wall time; raises SetupError."""
+def run(command: list[str], what: str, env: dict, log: Path) -> float:
+    """Run a set-up step, its output appended to log. Returns its wall time; raises SetupError."""
     started = time.perf_counter()
-    with open(log, "a", encoding="utf-8") if log else open(os.devnull, "w") as handle:
-        result = subprocess.run(
-            command, env=env, stdout=handle if log else None, stderr=subprocess.STDOUT if log else None
-        )
+    with open(log, "a", encoding="utf-8") as handle:
+        result = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(True)[-25:]) if log else ""
-        raise SetupError(f"{what} failed (exit status {result.returncode}); its last lines:\n{tail}")
+        tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(True)[-25:])
+        raise SetupError(f"{what} failed (exit status {result.returncode}); the last lines of {log}:\n{tail}")
     return time.perf_counter() - started
 
 
@@ -256,15 +254,35 @@ def unmount(point: Path) -> None:
         raise SetupError(f"could not unmount {point}: {result.stderr.strip()}; unmount it by hand: umount {point}")
 
 
+# MIDR_EL1 of the emulated CPU, as arm64 Linux on a Neoverse N1 shows it in /sys (qemu's value for it).
+EMULATED_MIDR = "0x00000000414fd0c1"
+
+
+def write_cpu_sysfs(sys_dir: Path) -> None:
+    """The part of /sys that torch reads about the CPU. qemu-user emulates the CPU, not the kernel's /sys:
+    with none, torch's cpuinfo and oneDNN print errors on stderr at `import torch` (which nbval would
+    compare in every notebook); the host's own /sys describes x86 cores, and torch crashes on it."""
+    cpus = sys_dir / "devices" / "system" / "cpu"
+    cpus.mkdir(parents=True)
+    numbers = f"0-{(os.cpu_count() or 1) - 1}"
+    for name in ("possible", "present", "online"):
+        (cpus / name).write_text(numbers + "\n")
+    for n in range(os.cpu_count() or 1):
+        identification = cpus / f"cpu{n}" / "regs" / "identification"
+        identification.mkdir(parents=True)
+        (identification / "midr_el1").write_text(EMULATED_MIDR + "\n")
+
+
 @contextmanager
 def mounted(root: Path):
     """/proc, /dev, /dev/pts and /dev/shm inside the root (the kernels' ZMQ sockets, torch's shared
-    memory); unmounted by path afterwards, also when the run fails."""
+    memory), and a /sys of the emulated CPU; unmounted by path afterwards, also when the run fails."""
     mounts = [
         (["-t", "proc", "proc"], root / "proc"),
         (["--bind", "/dev"], root / "dev"),
         (["--bind", "/dev/pts"], root / "dev" / "pts"),
         (["-t", "tmpfs", "-o", "mode=1777", "shm"], root / "dev" / "shm"),
+        (["-t", "tmpfs", "-o", "mode=0755", "arm64-sysfs"], root / "sys"),
     ]
     done: list[Path] = []
     try:
@@ -274,6 +292,7 @@ def mounted(root: Path):
             if result.returncode != 0:
                 raise SetupError(f"mount {' '.join(options)} {point} failed: {result.stderr.strip()}")
             done.append(point)
+        write_cpu_sysfs(root / "sys")
         yield
     finally:
         for point in reversed(done):
@@ -304,7 +323,7 @@ def root_environment(venv: str | None = None) -> dict:
 
 
 def in_root(root: Path, command: list[str]) -> list[str]:
-    return ["chroot", str(root), *command]
+    return [shutil.which("chroot") or "/usr/sbin/chroot", str(root), *command]
 
 
 # ---- the cached root and venv ------------------------------------------------------------------
@@ -383,6 +402,11 @@ def ensure_venv(cache: Cache, key: str, log: Path) -> str:
                            "--display-name", "Python 3 (ipykernel)"]),
             "ipykernel install (emulated)", env=env, log=log,
         )  # fmt: skip
+        # Matplotlib builds its font cache on first use and says so on stderr, in whichever notebook is first.
+        run(
+            in_root(root, [f"{venv}/bin/python", "-c", "import matplotlib.font_manager"]),
+            "matplotlib's font cache (emulated)", env=root_environment(venv), log=log,
+        )  # fmt: skip
     (root / venv.lstrip("/") / VENV_STAMP).write_text(key + "\n", encoding="utf-8")
     return f"built {venv} (pins {key}) in {_minutes(time.perf_counter() - started)}, pip install -r: {_minutes(pins)}"
 
@@ -444,10 +468,7 @@ print(json.dumps({
 }))
 """
 
-RUN_PROBE = (
-    "import sys; from tools.regen_notebooks import run_code; "
-    "print(run_code(sys.stdin.read(), timeout=900).strip().splitlines()[-1])"
-)
+RUN_PROBE = "import sys; from tools.regen_notebooks import run_code; print(run_code(sys.stdin.read(), timeout=900))"
 
 
 def probe_problems(seen: dict) -> list[str]:
@@ -455,6 +476,10 @@ def probe_problems(seen: dict) -> list[str]:
     problems = []
     if seen["machine"] != "aarch64":
         problems.append(f"the kernel runs on {seen['machine']}, not aarch64: this check would not test ARM")
+    if seen.get("printed"):
+        problems.append(
+            "importing torch in a kernel printed this, which nbval would compare in every notebook:\n" + seen["printed"]
+        )
     wrong = [p for p in seen["products"] if not p["right"]]
     if wrong:
         problems.append(
@@ -482,7 +507,8 @@ def probe(root: Path, venv: str, emulated_cpu: str = EMULATED_CPU) -> dict:
     result = subprocess.run(command, input=PROBE, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SetupError(f"the probe kernel did not run (exit status {result.returncode}):\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    *printed, last = result.stdout.strip().splitlines()
+    return {**json.loads(last), "printed": "\n".join(printed)}  # printed: anything else the kernel showed
 
 
 # ---- nbval, one notebook at a time per core, each within its budget ---------------------------
@@ -532,14 +558,17 @@ class NotebookRun:
         command[command.index("-q")] = "-v"
         command.append(f"--junitxml=/{self.report.relative_to(root)}")
         self.started = time.perf_counter()
+        self.seconds = 0.0  # its wall time, once it has ended or been stopped
         with open(self.log, "w", encoding="utf-8") as out:
             self.process = subprocess.Popen(
                 in_root(root, ["/usr/bin/env", f"--chdir={REPO_IN_ROOT}", *command]),
-                env=root_environment(venv), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                # Unbuffered: the log shows each cell as it starts, not when a buffer fills.
+                env={**root_environment(venv), "PYTHONUNBUFFERED": "1"}, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )  # fmt: skip
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.started
+        return self.seconds or time.perf_counter() - self.started
 
     def running_cell(self) -> int | None:
         started = CELL_STARTED.findall(self.log.read_text(encoding="utf-8", errors="replace"))
@@ -601,6 +630,7 @@ def run_notebooks(root: Path, venv: str, notebooks: list[Path], jobs: int, budge
                 if job.process.poll() is None and not out_of_time:
                     continue
                 at = None
+                job.seconds = job.elapsed()
                 if job.process.poll() is None:
                     at = job.running_cell() or 0
                     job.stop()
