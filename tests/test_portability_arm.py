@@ -100,7 +100,7 @@ def test_the_probe_catches_qemus_wrong_sve_products_under_its_default_cpu():
     if not (cache.root_ready() and cache.venv_ready(key)):
         pytest.fail(f"no arm64 root with a venv for these pins in {cache.path}: run make portability-arm first")
     venv = cache.venv_in_root(key)
-    with portability_arm.locked(cache):
+    with portability_arm.locked(cache), portability_arm.binfmt_registered():
         portability_arm.copy_repository(cache.root)
         with portability_arm.mounted(cache.root):
             default_cpu = portability_arm.probe(cache.root, venv, emulated_cpu="max")

@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools import longest_first
 from tools.outputs import nbval_cells, nbval_diff, nbval_failures
 from tools.series import REPO_ROOT, all_notebooks, nbval_command
 
@@ -66,11 +67,12 @@ VENV_STAMP = ".installed"
 PINS = ("requirements.txt", "constraints.txt", "pyproject.toml")
 REPO_IN_ROOT = "/srv/embeddings-course"  # the copy of this repository the notebooks run in
 GIB = 2**30
-# Measured (docs/maintaining.md): the root takes 0.3 GiB, the venv 4.7 GiB (torch's aarch64 wheel pulls
-# in NVIDIA's CUDA libraries); pip needs room for the downloaded wheels on top while it installs.
+# Measured (docs/maintaining.md): the root takes 0.3 GiB; the venv 5.0 GiB (torch's aarch64 wheel pulls in
+# NVIDIA's CUDA libraries), and while pip installs it also holds the 2.8 GiB of wheels it downloaded.
 ROOT_NEEDS_GIB = 1.0
-VENV_NEEDS_GIB = 9.0
-# Measured: every notebook but 06 and its solutions ends within 10 minutes; those two train for hours.
+VENV_NEEDS_GIB = 8.5
+# Measured: every notebook but 06 and its solutions ends within 3 minutes; those two train (185 steps of
+# about 11 s each under emulation, per training run).
 BUDGET_MINUTES = 15
 
 
@@ -161,8 +163,8 @@ def disk_problem(cache: Cache, key: str, min_free_gib: float | None) -> str | No
         return None
     return (
         f"not enough free disk space: {_gib(free)} free on the file system of {where}, {min_free_gib:.1f} GiB needed "
-        f"for what is not cached yet (the arm64 root takes {ROOT_NEEDS_GIB:.0f} GiB at most, its venv "
-        f"{VENV_NEEDS_GIB:.0f} GiB while pip installs torch). Free some space there, or put the cache on a "
+        f"for what is not cached yet (the arm64 root takes {ROOT_NEEDS_GIB:g} GiB at most, its venv "
+        f"{VENV_NEEDS_GIB:g} GiB while pip installs torch). Free some space there, or put the cache on a "
         f"disk with room: {CACHE_VARIABLE}=/path/with/space make portability-arm"
     )
 
@@ -210,6 +212,19 @@ def register_qemu(binfmt_dir: Path) -> str:
             f"cannot reach it. Remove it (echo -1 > {entry}) and run this again: it registers {BINFMT_CONF}"
         )
     return f"{done}, interpreter {interpreter}"
+
+
+@contextmanager
+def binfmt_registered(binfmt_dir: Path = BINFMT_DIR):
+    """qemu-aarch64 registered for the duration (for the tests that run the probe without main)."""
+    problem, mounted_here = mount_binfmt(binfmt_dir)
+    if problem:
+        raise SetupError(problem)
+    try:
+        yield register_qemu(binfmt_dir)
+    finally:
+        if mounted_here:
+            unmount(binfmt_dir)
 
 
 def preflight(cache: Cache, key: str, binfmt_dir: Path, min_free_gib: float | None) -> tuple[list[str], bool, bool]:
@@ -528,16 +543,18 @@ class Outcome:
             return "FAILED"
         return "not run to the end" if self.timed_out_at is not None else "passed"
 
-    def summary(self, budget_minutes: float) -> str:
-        took = _minutes(self.seconds)
+    def detail(self, budget_minutes: float) -> str:
         if self.problems:
-            return f"FAILED ({took}): {len(self.problems)} problem{'s' * (len(self.problems) != 1)}"
+            return f"{len(self.problems)} cell{'s' * (len(self.problems) != 1)} differ (below)"
         if self.timed_out_at is not None:
             return (
-                f"not run to the end: timed out after {budget_minutes:g} min at cell {self.timed_out_at}; "
+                f"timed out after {budget_minutes:g} min at cell {self.timed_out_at}; "
                 f"the {self.cells} cell{'s' * (self.cells != 1)} before it agree with their stored outputs"
             )
-        return f"passed ({took}): {self.cells} cells agree with their stored outputs"
+        return f"{self.cells} cells agree with their stored outputs"
+
+    def summary(self, budget_minutes: float) -> str:
+        return f"{self.status} ({_minutes(self.seconds)}): {self.detail(budget_minutes)}"
 
 
 CELL_STARTED = re.compile(r"::Cell (\d+)")
@@ -559,12 +576,12 @@ class NotebookRun:
         command.append(f"--junitxml=/{self.report.relative_to(root)}")
         self.started = time.perf_counter()
         self.seconds = 0.0  # its wall time, once it has ended or been stopped
+        self.family: dict[int, str] = {}  # pid: start time, of every process nbval started
         with open(self.log, "w", encoding="utf-8") as out:
             self.process = subprocess.Popen(
                 in_root(root, ["/usr/bin/env", f"--chdir={REPO_IN_ROOT}", *command]),
                 # Unbuffered: the log shows each cell as it starts, not when a buffer fills.
                 env={**root_environment(venv), "PYTHONUNBUFFERED": "1"}, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
             )  # fmt: skip
 
     def elapsed(self) -> float:
@@ -574,23 +591,29 @@ class NotebookRun:
         started = CELL_STARTED.findall(self.log.read_text(encoding="utf-8", errors="replace"))
         return int(started[-1]) if started else None
 
-    def stop(self) -> None:
-        """Out of time: pytest on SIGINT still writes its report of the cells it ran; then everything
-        left in this run's process group (its kernel) is killed by the group's id."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                pass
-        self.kill_group()
+    def remember_family(self) -> None:
+        """Note the processes nbval started (its kernel runs in a session of its own, so no process group
+        holds it): once nbval has ended they are no longer its children, and are found by these ids."""
+        self.family.update(descendants(self.process.pid))
 
-    def kill_group(self) -> None:
+    def stop(self) -> None:
+        """Out of time: pytest on SIGINT still writes its report of the cells it ran."""
+        self.remember_family()
+        self.process.send_signal(signal.SIGINT)
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def end_family(self) -> None:
+        """Kill what is left of the processes nbval started (a kernel), by their ids."""
+        for pid, started in self.family.items():
+            if _start_time(pid) == started:  # the same process, not a new one with its id
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
 
     def outcome(self, timed_out_at: int | None) -> Outcome:
         outcome = Outcome(self.notebook, seconds=self.elapsed(), timed_out_at=timed_out_at)
@@ -613,11 +636,11 @@ class NotebookRun:
 
 
 def run_notebooks(root: Path, venv: str, notebooks: list[Path], jobs: int, budget_minutes: float, report) -> list:
-    """Every notebook under nbval, `jobs` at a time, longest first; each stopped at the budget."""
+    """Every notebook under nbval, `jobs` at a time, in the order given; each stopped at the budget."""
     work = root / "tmp" / "portability-arm"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    waiting = sorted(notebooks, key=_longest_first)
+    waiting = list(notebooks)
     running: list[NotebookRun] = []
     outcomes = []
     try:
@@ -626,6 +649,7 @@ def run_notebooks(root: Path, venv: str, notebooks: list[Path], jobs: int, budge
                 running.append(NotebookRun(root, venv, waiting.pop(0), work))
             time.sleep(2)
             for job in list(running):
+                job.remember_family()
                 out_of_time = job.elapsed() > budget_minutes * 60
                 if job.process.poll() is None and not out_of_time:
                     continue
@@ -634,22 +658,55 @@ def run_notebooks(root: Path, venv: str, notebooks: list[Path], jobs: int, budge
                 if job.process.poll() is None:
                     at = job.running_cell() or 0
                     job.stop()
-                else:
-                    job.kill_group()  # a kernel left behind by nbval
+                job.end_family()
                 running.remove(job)
                 outcome = job.outcome(at)
                 outcomes.append(outcome)
                 report(outcome)
     finally:
-        for job in running:
-            job.kill_group()
+        for job in running:  # interrupted: nothing of this run keeps running
+            job.remember_family()
+            job.process.kill()
+            job.process.wait()
+            job.end_family()
     return outcomes
 
 
-def _longest_first(notebook: Path) -> tuple:
-    """Solutions before chapters, later chapters first (tools/longest_first.py's order for make test):
-    the two training notebooks start at once and do not leave one core idle at the end."""
-    return ("_solutions" not in notebook.name, [-ord(c) for c in notebook.name[:2]])
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """{pid: start time} of every process below pid."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = {}, list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        started = _start_time(child)
+        if started is not None:
+            found[child] = started
+        todo += children.get(child, [])
+    return found
+
+
+def start_order(notebooks: list[Path], last_times: dict[str, float]) -> list[Path]:
+    """Longest first, by what the last run measured (the training notebooks take the whole budget);
+    notebooks it did not run first of all, in make test's order (tools/longest_first.py)."""
+
+    def key(notebook: Path) -> tuple:
+        seconds = last_times.get(str(notebook.relative_to(REPO_ROOT)), float("inf"))
+        return (-seconds, longest_first.start_order(notebook))
+
+    return sorted(notebooks, key=key)
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -678,11 +735,11 @@ def disk_used(path: Path) -> str:
 
 def write_report(lines: list[str], outcomes: list[Outcome], budget_minutes: float) -> None:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    table = ["| notebook | result | time |", "|---|---|---|"]
+    table = ["| notebook | result | | wall time |", "|---|---|---|---|"]
     details = []
     for o in sorted(outcomes, key=lambda o: str(o.notebook)):
         name = str(o.notebook.relative_to(REPO_ROOT))
-        table.append(f"| {name} | {o.summary(budget_minutes)} | {_minutes(o.seconds)} |")
+        table.append(f"| {name} | {o.status} | {o.detail(budget_minutes)} | {_minutes(o.seconds)} |")
         if o.problems:
             details += [f"### {name}", "", "```", *[line for p in o.problems for line in p.splitlines()], "```", ""]
     text = ["# make portability-arm", "", *[f"- {line}" for line in lines], "", *table, ""]
@@ -722,7 +779,7 @@ def main(argv=None) -> int:
         print(f"portability-arm: {error}", file=sys.stderr)
         return 1
     finally:
-        if binfmt_mounted:  # the registration stays with the kernel; the mount was ours
+        if binfmt_mounted:  # ours to unmount; qemu's registration goes with it (seen on Linux 6.18)
             unmount(args.binfmt_dir)
 
 
@@ -773,7 +830,12 @@ def check(cache: Cache, key: str, notebooks: list[Path], args, install: bool, st
                 for problem in outcome.problems:
                     print(_indent(problem, "        "), flush=True)
 
-            outcomes = run_notebooks(cache.root, venv, notebooks, args.jobs, args.budget_minutes, report)
+            times_file = cache.path / "last-times.json"
+            last_times = json.loads(times_file.read_text()) if times_file.exists() else {}
+            ordered = start_order(notebooks, last_times)
+            outcomes = run_notebooks(cache.root, venv, ordered, args.jobs, args.budget_minutes, report)
+            last_times.update({str(o.notebook.relative_to(REPO_ROOT)): round(o.seconds) for o in outcomes})
+            times_file.write_text(json.dumps(last_times, indent=1, sort_keys=True) + "\n")
     counts = {s: sum(o.status == s for o in outcomes) for s in ("passed", "FAILED", "not run to the end")}
     say(
         f"{counts['passed']} passed, {counts['FAILED']} failed, {counts['not run to the end']} not run to the end "
