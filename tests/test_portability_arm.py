@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import portability_arm
+from tools import portability_arm, series
 from tools.regen_notebooks import run_code
 from tools.series import REPO_ROOT
 
@@ -110,3 +110,13 @@ def test_the_probe_catches_qemus_wrong_sve_products_under_its_default_cpu():
     assert len(caught) == 1 and "computes float32 matrix products wrongly" in caught[0], caught
     assert "(7,16) @ (7,16).T off by" in caught[0]
     assert portability_arm.probe_problems(pinned_cpu) == []
+
+
+def test_notebooks_start_longest_first_by_the_last_runs_times_and_new_ones_before_them():
+    notebooks = series.all_notebooks()
+    chapter, solution = series.chapters()[5], series.solutions()[5]  # 06: the two that train
+    last_times = {str(p.relative_to(REPO_ROOT)): 60.0 for p in notebooks if p != series.chapters()[0]}
+    last_times.update({str(chapter.relative_to(REPO_ROOT)): 900.0, str(solution.relative_to(REPO_ROOT)): 901.0})
+    order = portability_arm.start_order(notebooks, last_times)
+    assert order[:3] == [series.chapters()[0], solution, chapter]  # 01 was not measured: it goes first
+    assert sorted(order) == sorted(notebooks)

@@ -811,7 +811,7 @@ def check(cache: Cache, key: str, notebooks: list[Path], args, install: bool, st
         say(f"venv: {ensure_venv(cache, key, log)}")
         venv = cache.venv_in_root(key)
         copy_repository(cache.root)
-        say(f"cache: {disk_used(cache.path)} in {cache.path} (root and venv)")
+        say(f"set-up: {_minutes(time.perf_counter() - started)}; cache: {disk_used(cache.path)} in {cache.path}")
         with mounted(cache.root):
             probe_started = time.perf_counter()
             seen = probe(cache.root, venv)
