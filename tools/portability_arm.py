@@ -557,13 +557,13 @@ class Outcome:
         return f"{self.status} ({_minutes(self.seconds)}): {self.detail(budget_minutes)}"
 
 
-CELL_STARTED = re.compile(r"::Cell (\d+)")
+CELL_LINE = re.compile(r"::Cell (\d+)(.*)")
 
 
 class NotebookRun:
     """nbval over one notebook inside the root, in the background."""
 
-    def __init__(self, root: Path, venv: str, notebook: Path, work: Path):
+    def __init__(self, root: Path, venv: str, notebook: Path, work: Path, budget_minutes: float):
         self.notebook = notebook
         name = notebook.name.removesuffix(".ipynb")
         self.report = work / f"{name}.xml"  # work is inside the root
@@ -573,7 +573,13 @@ class NotebookRun:
         command = nbval_command(f"{venv}/bin/python", [inside])
         # -v instead of -q: each cell's name is printed when it starts, which tells where a timeout hit.
         command[command.index("-q")] = "-v"
-        command.append(f"--junitxml=/{self.report.relative_to(root)}")
+        command += [
+            f"--junitxml=/{self.report.relative_to(root)}",
+            # The budget is the only limit: nbval's own (2000 s a cell, 60 s for a kernel to start) would
+            # fail a slow emulated cell or kernel as if its output were wrong.
+            f"--nbval-cell-timeout={budget_minutes * 60:.0f}",
+            f"--nbval-kernel-startup-timeout={budget_minutes * 60:.0f}",
+        ]
         self.started = time.perf_counter()
         self.seconds = 0.0  # its wall time, once it has ended or been stopped
         self.family: dict[int, str] = {}  # pid: start time, of every process nbval started
@@ -587,9 +593,13 @@ class NotebookRun:
     def elapsed(self) -> float:
         return self.seconds or time.perf_counter() - self.started
 
-    def running_cell(self) -> int | None:
-        started = CELL_STARTED.findall(self.log.read_text(encoding="utf-8", errors="replace"))
-        return int(started[-1]) if started else None
+    def running_cell(self) -> int:
+        """The cell nbval is at: the last one it named, or the one after it if that one has its verdict."""
+        lines = CELL_LINE.findall(self.log.read_text(encoding="utf-8", errors="replace"))
+        if not lines:
+            return 0
+        cell, verdict = lines[-1]
+        return int(cell) + 1 if verdict.strip() else int(cell)
 
     def remember_family(self) -> None:
         """Note the processes nbval started (its kernel runs in a session of its own, so no process group
@@ -646,7 +656,7 @@ def run_notebooks(root: Path, venv: str, notebooks: list[Path], jobs: int, budge
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
-                running.append(NotebookRun(root, venv, waiting.pop(0), work))
+                running.append(NotebookRun(root, venv, waiting.pop(0), work, budget_minutes))
             time.sleep(2)
             for job in list(running):
                 job.remember_family()
@@ -656,7 +666,7 @@ def run_notebooks(root: Path, venv: str, notebooks: list[Path], jobs: int, budge
                 at = None
                 job.seconds = job.elapsed()
                 if job.process.poll() is None:
-                    at = job.running_cell() or 0
+                    at = job.running_cell()
                     job.stop()
                 job.end_family()
                 running.remove(job)
@@ -769,6 +779,8 @@ def main(argv=None) -> int:
     key = venv_key()
     started = time.perf_counter()
 
+    # Stopped with SIGTERM (a CI timeout): unwind as on Ctrl+C, so that every mount is undone and every kernel ended.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     problems, install, binfmt_mounted = preflight(cache, key, args.binfmt_dir, args.min_free_gib)
     try:
         if problems:
