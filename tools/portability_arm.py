@@ -545,7 +545,8 @@ class Outcome:
 
     def detail(self, budget_minutes: float) -> str:
         if self.problems:
-            return f"{len(self.problems)} cell{'s' * (len(self.problems) != 1)} differ (below)"
+            n = len(self.problems)
+            return f"{n} cell{'s differ' if n != 1 else ' differs'} (below)"
         if self.timed_out_at is not None:
             return (
                 f"timed out after {budget_minutes:g} min at cell {self.timed_out_at}; "
