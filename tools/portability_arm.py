@@ -263,10 +263,17 @@ def mounts_under(path: Path) -> list[Path]:
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
-def unmount(point: Path) -> None:
-    result = subprocess.run(["umount", str(point)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SetupError(f"could not unmount {point}: {result.stderr.strip()}; unmount it by hand: umount {point}")
+def unmount(point: Path, patience: float = 10) -> None:
+    """Unmount by path; a mount still busy (a process exiting) is tried again for `patience` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        result = subprocess.run(["umount", str(point)], capture_output=True, text=True)
+        if result.returncode == 0:
+            return
+        if "busy" not in result.stderr or time.monotonic() > deadline:
+            error = " ".join(result.stderr.split())
+            raise SetupError(f"could not unmount {point}: {error}; unmount it by hand: umount {point}")
+        time.sleep(0.5)
 
 
 # MIDR_EL1 of the emulated CPU, as arm64 Linux on a Neoverse N1 shows it in /sys (qemu's value for it).
@@ -310,8 +317,14 @@ def mounted(root: Path):
         write_cpu_sysfs(root / "sys")
         yield
     finally:
-        for point in reversed(done):
-            unmount(point)
+        errors = []
+        for point in reversed(done):  # every one of them, even if one fails
+            try:
+                unmount(point)
+            except SetupError as error:
+                errors.append(str(error))
+        if errors:
+            raise SetupError("\n".join(errors))
 
 
 def root_environment(venv: str | None = None) -> dict:
@@ -618,13 +631,17 @@ class NotebookRun:
             self.process.wait()
 
     def end_family(self) -> None:
-        """Kill what is left of the processes nbval started (a kernel), by their ids."""
-        for pid, started in self.family.items():
-            if _start_time(pid) == started:  # the same process, not a new one with its id
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        """Kill what is left of the processes nbval started (a kernel), by their ids, and wait until they
+        are gone: until then the mounts they use are busy."""
+        alive = {pid: started for pid, started in self.family.items() if _start_time(pid) == started}
+        for pid in alive:  # the same processes, not new ones with their ids
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 60
+        while any(_start_time(pid) == started for pid, started in alive.items()) and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     def outcome(self, timed_out_at: int | None) -> Outcome:
         outcome = Outcome(self.notebook, seconds=self.elapsed(), timed_out_at=timed_out_at)
