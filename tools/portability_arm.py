@@ -19,7 +19,8 @@ The root and its venv are cached in /var/cache/embeddings-course/arm64 (or $EMBE
 the clone: a change of requirements.txt, constraints.txt or pyproject.toml rebuilds the venv, not the root.
 Needs root (debootstrap, chroot, mounts). Everything mounted is unmounted by its path, also on failure.
 Prints and writes build/portability-arm/report.md: per notebook passed, FAILED (each differing cell with
-nbval's diff) or not run (why), with times. Exit status 1 on any difference, probe failure or set-up problem.
+nbval's diff) or not run to the end (and where), with times. Exit status 1 on any difference, probe failure
+or set-up problem; a notebook that only ran out of time is not a failure. DEBIAN_MIRROR overrides the mirror.
 
     python -m tools.portability_arm [--budget-minutes N] [--jobs N] [notebooks ...]   (default: all 16)
 """
