@@ -120,3 +120,22 @@ def test_notebooks_start_longest_first_by_the_last_runs_times_and_new_ones_befor
     order = portability_arm.start_order(notebooks, last_times)
     assert order[:3] == [series.chapters()[0], solution, chapter]  # 01 was not measured: it goes first
     assert sorted(order) == sorted(notebooks)
+
+
+@pytest.mark.parametrize("pin_file", portability_arm.PINS)
+def test_a_change_of_a_pin_file_needs_a_new_venv_and_keeps_the_root(pin_file, tmp_path):
+    for name in portability_arm.PINS:
+        (tmp_path / name).write_bytes((REPO_ROOT / name).read_bytes())
+    before = portability_arm.venv_key(tmp_path)
+    cache = portability_arm.Cache(tmp_path / "cache")
+    (cache.root / "opt" / f"venv-{before}").mkdir(parents=True)
+    (cache.root / "opt" / f"venv-{before}" / portability_arm.VENV_STAMP).write_text(before)
+    (cache.root / portability_arm.ROOT_STAMP).write_text(portability_arm.ROOT_RECIPE + "\n")
+    assert cache.root_ready() and cache.venv_ready(before)
+
+    with open(tmp_path / pin_file, "a", encoding="utf-8") as handle:
+        handle.write("\n# changed\n")
+    after = portability_arm.venv_key(tmp_path)
+
+    assert after != before and not cache.venv_ready(after)
+    assert cache.root_ready()
