@@ -21,6 +21,11 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def run_tool(cache: Path, *args: str, prefix=(), python=sys.executable, env=None) -> subprocess.CompletedProcess:
+    """The tool with its cache, and binfmt_misc unless args name one, in a temporary directory: a test never
+    mounts or unmounts the machine's own binfmt_misc, which a real run may be using."""
+    if "--binfmt-dir" not in args:
+        (cache.parent / "binfmt_misc").mkdir(exist_ok=True)
+        args = ("--binfmt-dir", str(cache.parent / "binfmt_misc"), *args)
     command = [*prefix, python, "-m", "tools.portability_arm", "--cache", str(cache), *args]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=env)
 

@@ -172,7 +172,7 @@ def disk_problem(cache: Cache, key: str, min_free_gib: float | None) -> str | No
 
 def mount_binfmt(binfmt_dir: Path) -> tuple[str | None, bool]:
     """(the problem, or None; whether this run mounted binfmt_misc and must unmount it)."""
-    if (binfmt_dir / "register").exists():
+    if os.path.exists(binfmt_dir / "register"):
         return None, False
     try:
         result = subprocess.run(
@@ -181,7 +181,7 @@ def mount_binfmt(binfmt_dir: Path) -> tuple[str | None, bool]:
         error = " ".join(result.stderr.split()) if result.returncode else ""
     except FileNotFoundError:
         error = "mount is not on PATH"
-    if not error and (binfmt_dir / "register").exists():
+    if not error and os.path.exists(binfmt_dir / "register"):
         return None, True
     return (
         f"binfmt_misc is not mounted at {binfmt_dir}, and mounting it failed ({error or 'no register file'}): "
