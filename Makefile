@@ -178,7 +178,7 @@ portability-check: setup ## nbval again with 1 and 4 threads, plain and AVX2 ker
 # Not in make ci (docs/maintaining.md, "make portability-arm"). The root and venv are cached in
 # /var/cache/embeddings-course/arm64 (or EMBEDDINGS_ARM64_CACHE), outside the clone. After the check, whatever
 # its result, the test that its probe catches qemu's wrong SVE products (it needs that cache).
-portability-arm: setup ## nbval on arm64 Linux under qemu, 15 min per notebook (needs root; not in make ci)
+portability-arm: setup ## nbval on arm64 Linux under qemu, 30 min per notebook (needs root; not in make ci)
 	$(BIN)/python -m tools.portability_arm; status=$$?; \
 	$(BIN)/python -m pytest -m arm64 tests/test_portability_arm.py && exit $$status
 
