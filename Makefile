@@ -22,11 +22,11 @@ LAB_QUIET := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.
 NOTEBOOKS ?=
 # nbval in parallel: one worker per core (at most 8); each notebook stays in one worker, whose kernel
 # runs its cells in order. Workers take files in the order tools/longest_first.py gives (slow notebooks
-# first), and each kernel uses one thread: two kernels that each start a thread per core slow each
-# other down (docs/maintaining.md, "How long make test takes").
+# first), and each kernel uses one thread (unless OMP_NUM_THREADS says otherwise): two kernels that each
+# start a thread per core slow each other down (docs/maintaining.md, "How long make test takes").
 WORKERS ?= $(shell n=$$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2); echo $$((n < 8 ? n : 8)))
 PYTEST_PARALLEL := -n $(WORKERS) --dist loadscope --no-loadscope-reorder
-ONE_THREAD_PER_KERNEL := OMP_NUM_THREADS=1
+ONE_THREAD_PER_KERNEL := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1}
 
 # Inline figures need matplotlib's notebook backend; an MPLBACKEND from the shell would remove them.
 unexport MPLBACKEND
@@ -172,7 +172,7 @@ mutation-check: setup ## Change one number in every stored output; nbval must fa
 flake-check: setup ## Run the notebooks twice with different PYTHONHASHSEED; no output may differ
 	$(BIN)/python -m tools.flake_check
 
-portability-check: setup ## nbval again with 1 and 4 threads, plain and AVX2 kernels, oneDNN off; no output may differ
+portability-check: setup ## nbval again under other threads, torch kernels, oneDNN off and MKL branches; no output may differ
 	$(BIN)/python -m tools.portability_check
 
 offline-check: setup ## Run nbval in a network namespace with no network (needs root and unshare)
