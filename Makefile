@@ -73,11 +73,11 @@ $(LAB_SETTINGS): tools/jupyterlab-overrides.json $(STAMP)
 	mkdir -p $(dir $@)
 	cp $< $@
 
-CORPUS_DIR := src/embeddings_course/corpus
-data: ## Check the corpus against its SHA256SUMS; restore a missing or changed file from git
-	@cd $(CORPUS_DIR) && if ! sha256sum --quiet --check SHA256SUMS 2>/dev/null; then \
-	  echo "==> $(CORPUS_DIR) differs from its SHA256SUMS: restoring it from git"; \
-	  git checkout -- . && sha256sum --check SHA256SUMS; \
+CORPUS_DIR := data
+data: ## Check data/ (the corpus) against its SHA256SUMS; restore a missing or changed file from git
+	@if ! (cd $(CORPUS_DIR) 2>/dev/null && sha256sum --quiet --check SHA256SUMS 2>/dev/null); then \
+	  echo "==> $(CORPUS_DIR)/ is missing or differs from its SHA256SUMS: restoring it from git"; \
+	  git checkout -- $(CORPUS_DIR) && cd $(CORPUS_DIR) && sha256sum --check SHA256SUMS; \
 	fi
 
 lab: setup ## Open JupyterLab on your own copy of the notebooks, my-notebooks/ (127.0.0.1, token; PORT=8888)

@@ -44,6 +44,9 @@ def main() -> int:
             env,
         )
         run("jupyter lab is there", [python, "-m", "jupyter", "lab", "--version"], env)
+        corpus = REPO_ROOT / "data" / "lantern-street.txt"
+        reads_data = f"import embeddings_course as e; assert e.CORPUS_PATH == {str(corpus)!r}, e.CORPUS_PATH"
+        run("the package reads the corpus from data/", [python, "-c", reads_data], env)
         run(
             "nbval over the chapters",
             nbval_command(python, (p.relative_to(REPO_ROOT) for p in chapters()), workers=2),
