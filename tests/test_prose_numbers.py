@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from tools.series import NOTEBOOK_DIR, REPO_ROOT, all_notebooks
 
