@@ -18,6 +18,7 @@ Used by the notebooks without being taught:
 from .figures import (
     BACKGROUND_COLOUR,
     LABEL_BOX,
+    NON_TOKEN_COLOURS,
     PALETTE,
     POSITION_COLOUR,
     draw_arrow_3d,
@@ -53,6 +54,7 @@ __all__ = [
     "END_OF_TEXT",
     "GPTDatasetV1",
     "LABEL_BOX",
+    "NON_TOKEN_COLOURS",
     "PALETTE",
     "POSITION_COLOUR",
     "check_answer",
