@@ -46,7 +46,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
 
 .PHONY: help setup data lab reset edit-reference test test-slow test-newest-python unit lint nbval ci slides html wheelhouse \
-	test-browser mutation-check flake-check portability-check offline-check no-make-check bench regen drift nbdime constraints clean
+	test-browser mutation-check flake-check portability-check offline-check no-make-check colab-check bench regen drift nbdime constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
@@ -123,7 +123,7 @@ lint: setup ## ruff over the package, tools, tests and notebooks
 nbval: setup ## Only the notebooks, under nbval
 	$(ONE_THREAD_PER_KERNEL) $(BIN)/python -m pytest $(PYTEST_PARALLEL) notebooks --nbval --nbval-current-env
 
-ci: test test-newest-python test-slow test-browser mutation-check flake-check portability-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
+ci: test test-newest-python test-slow test-browser mutation-check flake-check portability-check offline-check no-make-check colab-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
 
 # Slides and HTML that work with no network: reveal.js, require.js, jQuery and Font Awesome come
 # from the npm registry once, at build time, and are copied next to the pages that use them.
@@ -190,6 +190,11 @@ offline-check: setup ## Run nbval in a network namespace with no network (needs 
 
 no-make-check: ## The README's path without make, with OLDEST_PYTHON and NEWEST_PYTHON: a fresh venv, pip, nbval
 	$(PYTHON) -m tools.no_make_check $(OLDEST_PYTHON) $(NEWEST_PYTHON)
+
+# Python 3.13 and Colab's packages in a venv cached outside the clone (EMBEDDINGS_COURSE_COLAB_CACHE, default
+# /var/cache/embeddings-course), a google.colab stand-in in the kernel, each notebook alone in an empty folder.
+colab-check: setup ## Every notebook as in Colab (Python 3.13, Colab's torch, numpy, ...; a google.colab stand-in); build/colab/
+	$(BIN)/python -m tools.colab_check
 
 bench: setup ## Wall time and peak memory of each chapter against a floor (figures, not a test)
 	$(BIN)/python -m tools.bench
