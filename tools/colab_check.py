@@ -381,7 +381,10 @@ PROBE = """def _colab_probe():
         except importlib.metadata.PackageNotFoundError:
             installed[dist] = None
     package = sys.modules.get("embeddings_course")
-    return {"google.colab loaded": "google.colab" in sys.modules, "python": sys.version.split()[0],
+    import resource
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu seconds": round(own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, 1),
+            "google.colab loaded": "google.colab" in sys.modules, "python": sys.version.split()[0],
             "executable": sys.executable, "imported": imported, "installed": installed,
             "embeddings_course": getattr(package, "__file__", None),
             "corpus": str(package.CORPUS_PATH) if package is not None else None}
@@ -690,19 +693,22 @@ def render(results: list[Result], env: Environment, header: dict, clone: Path) -
         f"`{SOURCE_VARIABLE}={header['source']}` (a fresh clone of that commit).",
         "",
         f"- Environment: `{env.path}` ({'built by this run' if env.fresh else 'cached'}; its build took "
-        f"{env.build_seconds:.0f} s; {env.size_bytes / 2**30:.1f} GiB). {_listing(COLAB)}. torch is PyPI's "
-        "build (CUDA), run on the CPU.",
+        f"{env.build_seconds:.0f} s; {env.size_bytes / 2**30:.1f} GiB). {_listing(COLAB)}. {torch_build(results)}",
         f"- Result: **{len(results) - len(failed)} of {len(results)} notebooks ok**; {total:.0f} s in all "
-        f"(run and restore).",
+        f"(run and restore); the machine's load average (1 minute): {header['load']}.",
         "",
-        "| notebook | result | time | Colab cell | anchors | differing cells | google.colab |",
-        "|---|---|---|---|---|---|---|",
+        "Time: the whole notebook's, restores included; kernel CPU: the CPU time of its kernel and of what it started "
+        "(pip), which depends less than time on what else the machine runs.",
+        "",
+        "| notebook | result | time | kernel CPU | Colab cell | anchors | differing cells | google.colab |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         anchors = f"{sum(c.ok for c in r.anchors)}/{len(r.anchors)}" if r.anchors else "—"
         calls = f"{len(r.calls)} calls" if r.calls else "nothing"
         lines.append(
             f"| {relative(r.notebook, clone)} | {'ok' if r.ok else '**failed**'} | {r.total_seconds:.1f} s | "
+            f"{r.probe.get('cpu seconds', '—')} s | "
             f"{r.colab_cell_seconds:.1f} s | {anchors} | {len(r.changes)} | {calls} |"
         )
     lines += ["", "## Failures", ""]
@@ -795,6 +801,16 @@ def png_size(encoded: str) -> tuple[int, int]:
     return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
 
 
+def torch_build(results: list[Result]) -> str:
+    """Which build of torch the kernels imported (from the probe), and where it ran."""
+    seen = sorted({r.probe["imported"].get("torch", "") for r in results if r.probe} - {""})
+    if not seen:
+        return "No kernel reported its torch."
+    cuda = any("+cu" in version for version in seen)
+    build = "a CUDA build (PyPI's), run on the CPU" if cuda else "run on the CPU"
+    return f"torch in the kernels: {', '.join(seen)}, {build}."
+
+
 def render_changes_table(results: list[Result], clone: Path) -> list[str]:
     rows = ["| notebook | code cell | stored | Colab | change |", "|---|---|---|---|---|"]
     count = 0
@@ -881,6 +897,7 @@ def check(env: Environment, repo: Path, out_dir: Path, requested: list[str], tim
         )
         if out_dir.exists():
             shutil.rmtree(out_dir)
+        load_before = os.getloadavg()[0]
         results = []
         for stored in notebooks:
             result = run_notebook(stored, env, kernel, source_value, work, out_dir / "notebooks", timeout)
@@ -888,13 +905,19 @@ def check(env: Environment, repo: Path, out_dir: Path, requested: list[str], tim
             print(summary_line(result), flush=True)
             for problem in result.problems:
                 print("    " + problem.replace("\n", "\n    "), flush=True)
-        report = render(results, env, {"commit": commit[:12], "note": note, "source": source_value}, clone)
+        # Times depend on what else the machine runs: the load average, next to them, says how busy it was.
+        load = f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores"
+        header = {"commit": commit[:12], "note": note, "source": source_value, "load": load}
+        report = render(results, env, header, clone)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text(report, encoding="utf-8")
     failed = sum(not r.ok for r in results)
     total = sum(r.total_seconds for r in results)
     print(f"==> {out_dir / 'report.md'}")
-    print(f"colab-check: {len(results) - failed} of {len(results)} notebooks ok, {failed} failed ({total:.0f} s)")
+    print(
+        f"colab-check: {len(results) - failed} of {len(results)} notebooks ok, {failed} failed ({total:.0f} s; "
+        f"load average {os.getloadavg()[0]:.1f})"
+    )
     return 1 if failed else 0
 
 
@@ -902,6 +925,8 @@ def summary_line(r: Result) -> str:
     anchors = f"anchors {sum(c.ok for c in r.anchors)}/{len(r.anchors)}"
     calls = f"google.colab: {len(r.calls)} calls" if r.calls else "google.colab: nothing asked"
     times = f"{r.total_seconds:.1f} s: run {r.run_seconds:.1f} s, Colab cell {r.colab_cell_seconds:.1f} s"
+    if r.probe:
+        times += f", kernel CPU {r.probe['cpu seconds']} s"
     return (
         f"{'ok    ' if r.ok else 'FAILED'} {r.name} ({times}, restore {r.restore_seconds:.1f} s); {anchors}; "
         f"differing cells {len(r.changes)}; {calls}"
