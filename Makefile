@@ -111,7 +111,7 @@ test: setup ## Lint, unit and integration tests, then nbval re-runs every notebo
 test-newest-python: ## make test again with NEWEST_PYTHON (python3.13), in its own venv, .venv-newest
 	$(MAKE) --no-print-directory test PYTHON=$(NEWEST_PYTHON) VENV=.venv-newest
 
-test-slow: setup ## The tests of the drift and portability tools that build venvs or run kernel matrices (in make ci)
+test-slow: setup ## The tests that build venvs or run kernel matrices: drift, portability, the Colab stand-in (in make ci)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m slow tests
 
 unit: setup ## Only the fast unit tests (no JupyterLab, no regen, no notebooks)
