@@ -724,15 +724,25 @@ def render(results: list[Result], env: Environment, header: dict, clone: Path) -
             verdict = "same as stored" if c.ok else f"**{c.problem.splitlines()[0]}**"
             cell = "—" if c.cell is None else str(c.cell)
             lines.append(f"| {c.anchor.label} | {c.notebook} | {cell} | {verdict} |")
-    lines += ["", "## The Colab cell", ""]
+    lines += [
+        "",
+        "## The Colab cell",
+        "",
+        "Its time is in the table above. What it printed, and what it installed:",
+        "",
+    ]
     notes = sorted({line for r in results for line in r.colab_output.splitlines() if MACHINE_PIP_NOTE in line})
+    groups: dict[tuple[str, str, str], list[str]] = {}
     for r in results:
         printed = r.colab_output.splitlines()
-        others = [line for line in printed[1:] if MACHINE_PIP_NOTE not in line]
+        others = "\n".join(line for line in printed[1:] if MACHINE_PIP_NOTE not in line)
+        key = (printed[0] if printed else "", others, ", ".join(r.installed_by_colab_cell) or "unchanged")
+        groups.setdefault(key, []).append(r.name)
+    for (line, others, installed), names in groups.items():
+        which = "every notebook" if len(names) == len(results) > 1 else ", ".join(names)
         lines.append(
-            f"- {r.name}: {r.colab_cell_seconds:.1f} s; its line: {_cell(printed[0] if printed else '')}; "
-            f"pip's other lines: {_cell(chr(10).join(others)) if others else 'none'}; pip freeze after it: "
-            f"{', '.join(r.installed_by_colab_cell) or 'unchanged'}"
+            f"- {which}: its line {_cell(line)}; pip's other lines: {_cell(others) if others else 'none'}; "
+            f"pip freeze after it: {installed}"
         )
     if notes:
         lines += [
