@@ -253,3 +253,16 @@ def test_a_run_that_prints_an_anchor_differently_fails_the_check(tmp_path):
     assert f"anchor 'the seed-123 6×3 table' in 02_lookup_by_index, code cell {table}: differs" in result.stdout
     report = (tmp_path / "out" / "report.md").read_text()
     assert "**0 of 1 notebooks ok**" in report
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_what_is_on_this_process_pythonpath_does_not_count_as_installed_in_the_colab_env(tmp_path, monkeypatch):
+    # A clone's src/ on PYTHONPATH, with the egg-info of an editable install, would look installed to pip freeze.
+    dist = tmp_path / "planted_package-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: planted-package\nVersion: 1.0\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with colab_check.colab_environment() as env:
+        assert "planted-package" not in colab_check.freeze(env.python)
+        assert colab_check.restore(env) == []

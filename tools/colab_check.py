@@ -224,7 +224,9 @@ def cache_root() -> Path:
 
 def freeze(python: Path) -> dict[str, str]:
     """{normalised name: what follows it in `pip freeze --all`} ("==2.11.0", "@ git+file:///...")."""
-    result = subprocess.run([str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True, env=isolated()
+    )
     frozen = {}
     for line in result.stdout.splitlines():
         match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(==.*|@.*)$", line.strip())
@@ -257,8 +259,17 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def _run(command: list[str], what: str, **kwargs) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+def isolated(env: dict | None = None) -> dict:
+    """An environment for the Colab venv's python that lets nothing else onto its path: no PYTHONPATH (a clone's
+    src/ there would look installed to pip freeze), no user site-packages, no other venv."""
+    dropped = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
+    isolated_env = {k: v for k, v in (os.environ if env is None else env).items() if k not in dropped}
+    isolated_env["PYTHONNOUSERSITE"] = "1"
+    return isolated_env
+
+
+def _run(command: list[str], what: str, env: dict | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, env=isolated(env))
     if result.returncode != 0:
         output = "\n".join(
             line for line in (result.stdout + result.stderr).splitlines() if "is ignored: it is neither" not in line
@@ -432,8 +443,8 @@ class Kernel:
 
     def environment(self, env: Environment, source: str, log: Path, cache: Path) -> dict:
         """The kernel's whole environment: this process's, less what points at .venv or the repository."""
-        dropped = ("JUPYTER_", "VIRTUAL_ENV", "MPLBACKEND", "MPLCONFIGDIR", "PYTHONPATH", "PYTHONHOME", "IPYTHONDIR")
-        kernel_env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+        dropped = ("JUPYTER_", "MPLBACKEND", "MPLCONFIGDIR", "IPYTHONDIR")
+        kernel_env = {k: v for k, v in isolated().items() if not k.startswith(dropped)}
         kernel_env.pop("PYTEST_CURRENT_TEST", None)  # under pytest, ipykernel would not pass on fd-level output
         kernel_env.update(
             {
@@ -445,7 +456,6 @@ class Kernel:
                 "VIRTUAL_ENV": str(env.path),
                 "PATH": f"{env.path / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
                 "MPLCONFIGDIR": str(env.mplconfig),
-                "PYTHONNOUSERSITE": "1",
                 # A fresh machine's caches (tiktoken's among them), as in a new Colab runtime; pip's own cache is
                 # shared so that the package's build requirements are not fetched again for every notebook.
                 "XDG_CACHE_HOME": str(cache),
