@@ -714,7 +714,7 @@ def render(results: list[Result], env: Environment, header: dict, clone: Path) -
         f"(run and restore); the machine's load average (1 minute): {header['load']}.",
         "",
         "Time: the whole notebook's, restores included; kernel CPU: the CPU time of its kernel and of what it started "
-        "(pip), which depends less than time on what else the machine runs.",
+        "(pip).",
         "",
         "| notebook | result | time | kernel CPU | Colab cell | anchors | differing cells | google.colab |",
         "|---|---|---|---|---|---|---|---|",
