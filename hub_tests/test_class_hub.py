@@ -275,6 +275,15 @@ def test_the_tokenizer_loads_in_a_students_kernel_with_sockets_disabled(hub, pul
     assert outputs_text(alice.run_code(code)).strip() == expected
 
 
+def test_a_students_kernel_reads_the_corpus_from_the_shared_environments_copy_of_data(hub, pulled):
+    alice = pulled[0]
+    code = "from embeddings_course import CORPUS_PATH, load_corpus\nprint(CORPUS_PATH)\nprint(len(load_corpus()))"
+    path, characters = outputs_text(alice.run_code(code)).split()
+    assert Path(path).is_relative_to(HUB_ENV) and Path(path).parent.name == "data"
+    assert Path(path).read_bytes() == (REPO_ROOT / "data" / "lantern-street.txt").read_bytes()
+    assert int(characters) == len(embeddings_course.load_corpus())
+
+
 def test_hub_proxy_and_servers_listen_on_loopback_only(hub, pulled):
     pids = {hub.hub.pid, int((hub.workdir / "state" / "proxy.pid").read_text())}
     uids = {pwd.getpwnam(s.name).pw_uid for s in pulled if s.token}

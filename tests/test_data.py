@@ -1,10 +1,16 @@
-"""The corpus README states the corpus' size and checksum; recompute each number from the file."""
+"""data/: its README states the corpus' size and checksum (each number recomputed from the file), and every
+way of installing the series reads the corpus from it."""
 
 import hashlib
 import re
 import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from embeddings_course import CORPUS_PATH, create_dataloader_v1
+from tools.series import REPO_ROOT
 
 DATA_DIR = CORPUS_PATH.parent
 README = (DATA_DIR / "README.md").read_text(encoding="utf-8")
@@ -57,3 +63,64 @@ def test_document_count_and_separator(corpus):
 def test_sha256sums_check_passes_as_make_data_runs_it():
     result = subprocess.run(["sha256sum", "--check", "SHA256SUMS"], cwd=DATA_DIR, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---- data/ is the one home of the corpus, and every way of installing the series reads it --------------
+
+REPO_DATA = REPO_ROOT / "data"
+DATA_FILES = ("lantern-street.txt", "README.md", "SHA256SUMS", "LICENSE")
+
+
+def test_the_corpus_has_one_home_at_the_top_of_the_repository():
+    assert sorted(p.name for p in REPO_DATA.iterdir()) == sorted(DATA_FILES)
+    copies = [p for p in (REPO_ROOT / "src").rglob("lantern-street.txt")]
+    assert copies == [], "a second copy of the corpus"
+
+
+def test_the_editable_install_of_make_setup_and_of_the_path_without_make_reads_data():
+    assert CORPUS_PATH == REPO_DATA / "lantern-street.txt"
+
+
+def installed_copy(tmp_path, source: str) -> Path:
+    """pip install --no-deps of the package from `source` into a folder of its own; the folder."""
+    target = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), source]
+    result = subprocess.run(pip, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return target
+
+
+def corpus_seen_by(site: Path) -> tuple[Path, int]:
+    """CORPUS_PATH and the corpus' length, as a Python whose only copy of the package is the one in `site`
+    (-S: no site-packages, so this venv's editable install is not on the path; torch and tiktoken are)."""
+    code = (
+        "import sys; sys.path[:0] = sys.argv[1:]\n"
+        "import embeddings_course as e; print(e.CORPUS_PATH); print(len(e.load_corpus()))"
+    )
+    site_packages = next(p for p in map(Path, sys.path) if p.name == "site-packages")
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(site), str(site_packages)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    path, length = result.stdout.split()
+    return Path(path), int(length)
+
+
+def assert_carries_data(site: Path, corpus: str) -> None:
+    for name in DATA_FILES:
+        assert (site / "embeddings_course" / "data" / name).read_bytes() == (REPO_DATA / name).read_bytes(), name
+    path, length = corpus_seen_by(site)
+    assert path == site / "embeddings_course" / "data" / "lantern-street.txt"
+    assert length == len(corpus)
+
+
+@pytest.mark.integration
+def test_an_installed_copy_as_the_class_hub_and_binder_make_it_carries_data(tmp_path, corpus):
+    # hub/build_shared_env.sh and binder/postBuild: pip install --no-deps <the repository>
+    assert_carries_data(installed_copy(tmp_path, str(REPO_ROOT)), corpus)
+
+
+@pytest.mark.integration
+def test_an_install_from_the_repository_with_git_as_colab_makes_it_carries_data(tmp_path, corpus):
+    # The Colab set-up cell: pip install git+<the repository> (here this clone's last commit, over file://)
+    assert_carries_data(installed_copy(tmp_path, f"git+file://{REPO_ROOT}"), corpus)

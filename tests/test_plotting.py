@@ -9,7 +9,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from embeddings_course.figures import (  # noqa: E402
+    NON_TOKEN_COLOURS,
     PALETTE,
+    POSITION_COLOUR,
     draw_arrow_3d,
     draw_vectors_3d,
     fit_limits_3d,
@@ -67,6 +69,11 @@ def test_limits_contain_the_data_and_the_origin_with_equal_ranges(axes):
     assert max(widths) == pytest.approx(min(widths))
     # Fitted, not padded far beyond the data: the widest spread (x: 4.1153) plus the 15% margin.
     assert widths[0] == pytest.approx((1.2753 + 2.8400) * 1.15, rel=1e-5)
+
+
+def test_non_token_colours_are_neither_token_colours_nor_grey():
+    assert not set(NON_TOKEN_COLOURS) & set(PALETTE)
+    assert POSITION_COLOUR not in NON_TOKEN_COLOURS and len(set(NON_TOKEN_COLOURS)) == len(NON_TOKEN_COLOURS)
 
 
 def test_token_colour_is_stable_and_from_the_palette():

@@ -4,7 +4,13 @@ import math
 
 import torch
 
-from embeddings_course import rope_half_split, rope_interleaved, shift_matrix, sinusoidal_encoding
+from embeddings_course import (
+    relative_position_bucket,
+    rope_half_split,
+    rope_interleaved,
+    shift_matrix,
+    sinusoidal_encoding,
+)
 
 
 def test_sinusoidal_matches_the_formula():
@@ -47,3 +53,36 @@ def test_the_two_rope_layouts_agree_up_to_a_permutation():
     assert torch.allclose(
         rope_half_split(x[:, to_half], torch.arange(6)), rope_interleaved(x, torch.arange(6))[:, to_half]
     )
+
+
+def t5_bucket_by_floats(offset: int, bidirectional: bool, num_buckets=32, max_distance=128) -> int:
+    """T5's bucket as its papers' code computes it, with a float logarithm: an independent check."""
+    first = 0
+    if bidirectional:
+        num_buckets //= 2
+        first = num_buckets if offset > 0 else 0
+        distance = abs(offset)
+    else:
+        distance = max(-offset, 0)
+    exact = num_buckets // 2
+    if distance < exact:
+        return first + distance
+    wide = exact + int(math.log(distance / exact) / math.log(max_distance / exact) * (num_buckets - exact))
+    return first + min(wide, num_buckets - 1)
+
+
+def test_relative_position_bucket_agrees_with_the_float_formula_far_beyond_max_distance():
+    offsets = torch.arange(-5000, 5001)
+    for bidirectional in (True, False):
+        ours = relative_position_bucket(offsets, bidirectional).tolist()
+        assert ours == [t5_bucket_by_floats(o, bidirectional) for o in offsets.tolist()]
+
+
+def test_relative_position_bucket_last_buckets_start_at_91_and_113():
+    distances = torch.arange(0, 200)
+    encoder = relative_position_bucket(-distances, bidirectional=True)
+    decoder = relative_position_bucket(-distances, bidirectional=False)
+    assert int((encoder < 15).sum()) == 91 and encoder.max() == 15
+    assert int((decoder < 31).sum()) == 113 and decoder.max() == 31
+    after = relative_position_bucket(distances[1:], bidirectional=True)
+    assert after.min() == 17 and after.max() == 31  # bucket 16 (distance 0 after the query) is never used

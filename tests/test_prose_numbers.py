@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from tools.series import NOTEBOOK_DIR, REPO_ROOT, all_notebooks
 
@@ -45,7 +45,8 @@ def _strip_non_numbers(text: str) -> str:
     text = re.sub(r"<[^>]+>", " ", text)  # HTML tags
     text = re.sub(r"https?://\S+", " ", text)  # addresses and ports
     text = re.sub(r"\d+(\.\d+){2,}", "", text)  # versions and addresses: 2.13.0, 127.0.0.1
-    text = re.sub(r"\b(Python|python|PYTHON=python)\s?\d+(\.\d+)*", "", text)
+    versions = r"\b(Python|python|PYTHON=python)\s?\d+(\.\d+)*((,|,? or|,? and| to|–)\s*\d+\.\d+(\.\d+)*)*"
+    text = re.sub(versions, "", text)  # Python 3.11, 3.12 or 3.13
     text = re.sub(r"^#+ \d+(\.\d+)*", "#", text, flags=re.MULTILINE)  # heading numbers
     text = re.sub(r"(§§?|\bsections?|\bSections?)\s*\d+(\.\d+)*((,|–|-| and | or )\s*§?\d+(\.\d+)*)*", "§", text)
     return text

@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from tools.repository_address import address, colab_url
 from tools.series import chapters, read, solution_for, title
 
 
@@ -23,7 +24,9 @@ def main(out_dir: str) -> int:
     for path in chapters():
         solutions = solution_for(path)
         solution_link = f' · <a href="solutions/{solutions.stem}.html">solutions</a>' if solutions.exists() else ""
-        rows.append(f'<li><a href="{path.stem}.html">{html.escape(title(read(path)))}</a>{solution_link}</li>')
+        colab_link = f' · <a href="{html.escape(colab_url(path))}">open in Colab</a>'
+        chapter_link = f'<a href="{path.stem}.html">{html.escape(title(read(path)))}</a>'
+        rows.append(f"<li>{chapter_link}{solution_link}{colab_link}</li>")
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Token and positional embeddings</title>
@@ -32,7 +35,7 @@ def main(out_dir: str) -> int:
 <body>
 <h1>Token and positional embeddings, step by step</h1>
 <p>The notebooks with their stored outputs, for reading without a kernel. To run them, use
-<code>make lab</code> in the repository.</p>
+<code>make lab</code> in <a href="{html.escape(address())}">the repository</a>, or open one in Colab.</p>
 <ol>
 {chr(10).join(rows)}
 </ol>

@@ -295,7 +295,7 @@ class Student:
                         "username": self.name,
                         "msg_type": "execute_request",
                         "version": "5.3",
-                        "date": dt.datetime.now(dt.timezone.utc).isoformat(),
+                        "date": dt.datetime.now(dt.UTC).isoformat(),
                     },
                     "parent_header": {},
                     "metadata": {},
@@ -570,7 +570,7 @@ def write_report(run: Run, results: list[dict], wall: float, baseline_mib: int) 
     firsts = [r["login_to_first_cell_s"] for r in results if r["login_to_first_cell_s"] is not None]
     differing = sum(len(nb["differing"]) for r in results for nb in r["notebooks"].values())
     report = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": f"make hub-load STUDENTS={run.args.students}",
         "machine": machine(),
         "commit": run.commit,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,11 +47,13 @@ def execute(path: Path, timeout: int):
 def run_code(code: str, env: dict | None = None, timeout: int = 120) -> str:
     """Run one cell of code in a fresh python3 kernel, as `execute` would, and return what it printed.
 
-    env: the kernel's whole environment (default: this process's). Raises if the code raises."""
+    env: the kernel's whole environment (default: this process's). What the kernel process itself writes
+    to its terminal (its log, an echo of C-level output) is dropped. Raises if the code raises."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     client = NotebookClient(nb, kernel_name="python3", timeout=timeout, record_timing=False, coalesce_streams=True)
-    client.execute(**({"env": env} if env is not None else {}))
+    kernel_options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    client.execute(**kernel_options, **({"env": env} if env is not None else {}))
     return "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
 
 

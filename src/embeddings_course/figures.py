@@ -9,6 +9,9 @@ import torch
 # Okabe–Ito, a colour-blind-safe palette; yellow is left out (too faint on white).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000"]
 POSITION_COLOUR = "#7F7F7F"  # position vectors: neutral grey, never a token's colour
+# For what is not a token (a made-up vector, a training run, a pair of dimensions, a marked point): Paul Tol's
+# muted indigo, wine, olive and teal, colour-blind-safe and none of them in PALETTE.
+NON_TOKEN_COLOURS = ["#332288", "#882255", "#999933", "#44AA99"]
 BACKGROUND_COLOUR = "#B0B0B0"  # context drawn behind the vectors a figure is about
 LABEL_BOX = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0}
 

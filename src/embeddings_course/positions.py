@@ -49,3 +49,34 @@ def rope_half_split(x, positions, base=10000.0):
     cos, sin = angles.cos(), angles.sin()
     first, second = x[:, : d // 2], x[:, d // 2 :]
     return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=1)
+
+
+def relative_position_bucket(offsets, bidirectional=True, num_buckets=32, max_distance=128):
+    """T5's bucket for each offset (key position minus query position).
+
+    Distances below `exact` get a bucket each; farther ones share buckets that widen logarithmically,
+    reaching `max_distance` at the last one, which takes every distance from its start on. An encoder
+    (bidirectional) splits the buckets in two: the first half for the query and the keys before it, the
+    second for the keys after it. A decoder sees no key after the query and uses all of them on one side.
+    Computed in integers, so that no rounding can move a distance into a neighbouring bucket.
+    """
+    offsets = torch.as_tensor(offsets)
+    if bidirectional:
+        num_buckets //= 2
+        first_bucket = (offsets > 0).long() * num_buckets  # keys after the query: the second half
+        distances = offsets.abs()
+    else:
+        first_bucket = torch.zeros_like(offsets)
+        distances = (-offsets).clamp(min=0)  # a key after the query: the causal mask hides it anyway
+    exact = num_buckets // 2
+    n_wide = num_buckets - exact
+
+    def bucket(distance: int) -> int:
+        if distance < exact:
+            return distance
+        # exact + k for the largest k < n_wide with distance >= exact * (max_distance / exact) ** (k / n_wide)
+        return exact + max(
+            k for k in range(n_wide) if distance**n_wide * exact**k >= max_distance**k * exact**n_wide
+        )
+
+    return first_bucket + torch.tensor([bucket(d) for d in distances.flatten().tolist()]).reshape(offsets.shape)

@@ -10,8 +10,18 @@ from torch.utils.data import DataLoader, Dataset
 
 from .tokenizer import gpt2_tokenizer
 
-CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
-CORPUS_PATH = CORPUS_DIR / "lantern-street.txt"
+
+def _data_dir() -> Path:
+    """The repository's data/ folder. An installed copy of the package (a wheel: the class hub, Binder, Colab)
+    carries it as embeddings_course/data/ (pyproject.toml maps it there); an editable install (make setup, the
+    path without make) runs from src/embeddings_course/ and reads the repository's own data/."""
+    package = Path(__file__).resolve().parent
+    installed_copy = package / "data"
+    return installed_copy if installed_copy.is_dir() else package.parent.parent / "data"
+
+
+DATA_DIR = _data_dir()
+CORPUS_PATH = DATA_DIR / "lantern-street.txt"
 END_OF_TEXT = "<|endoftext|>"
 
 
@@ -20,8 +30,8 @@ def load_corpus(path: str | os.PathLike | None = None) -> str:
     path = Path(path) if path is not None else CORPUS_PATH
     if not path.is_file():
         raise FileNotFoundError(
-            f"Corpus file not found: {path}. The corpus ships inside this package; "
-            "reinstall it, or run `make data` in the repository to restore and check it."
+            f"Corpus file not found: {path}. The corpus is the repository's data/lantern-street.txt: run "
+            "`make data` in the repository to restore and check it, or reinstall the series' package."
         )
     return path.read_text(encoding="utf-8")
 
