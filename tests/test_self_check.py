@@ -83,6 +83,18 @@ def test_a_torch_or_numpy_number_holding_the_right_value_passes(capsys, answer):
     assert verdict(capsys, "03.1", answer).endswith(": correct.\n")
 
 
+def test_a_float32_tensor_of_a_fraction_passes(capsys):
+    slopes = torch.tensor([2 ** (-8 * h / 16) for h in range(1, 17)])  # float32, as 08 §8.5 builds slopes
+    assert verdict(capsys, "08.3a", slopes.max()).endswith(": correct.\n")
+    assert verdict(capsys, "08.3a", slopes.max().item()).endswith(": correct.\n")
+
+
+@pytest.mark.parametrize("answer", [(5, 16), ("5,16",), ("5,1625",)], ids=["typed", "in quotes", "four decimals"])
+def test_a_decimal_comma_gets_told_to_use_a_decimal_point(capsys, answer):
+    out = verdict(capsys, "05.4b", *answer)
+    assert "type a decimal point" in out and out.count("\n") == 1
+
+
 def test_a_tensor_of_several_numbers_is_refused_with_what_to_type(capsys):
     out = verdict(capsys, "03.1", torch.tensor([5364, 1]))
     assert "type one number, not a Tensor of 2 numbers" in out and out.count("\n") == 1

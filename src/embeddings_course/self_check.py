@@ -1,12 +1,14 @@
 """The exercises' self-checks: is a learner's numeric answer right, however they typed it?
 
 A whole-number answer is right only if it is exactly right: the exercises exist to catch off-by-one
-mistakes. A fractional answer is right if it is the value, or the value rounded to the decimals typed.
+mistakes. A fractional answer is right if it is the value to float32's precision (a learner's tensor may
+be float32), or the value rounded to the decimals typed.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 from .text import END_OF_TEXT, load_corpus
@@ -106,6 +108,8 @@ def _parse_answer(parts) -> tuple[float | None, str | None]:
             return operators[type(node.op)](evaluate(node.operand))
         raise ValueError
 
+    if re.search(r",(\d{1,2}|\d{4,})(?!\d)", answer):  # "5,16": a comma that cannot separate thousands
+        return None, f'could not read {answer!r}: for a fraction, type a decimal point ("5.16"), not a comma'
     text = answer.strip().replace(",", "").replace("_", "").replace(" ", "").replace("×", "*").replace("^", "**")
     text = text.removesuffix("%")  # a share typed as "5.2%": the exercises ask for percent
     try:
@@ -130,7 +134,7 @@ def _decimals_typed(parts) -> int | None:
 def _is_right(expected: int | float, value: float, parts) -> bool:
     if isinstance(expected, int):
         return value == expected  # exactly: 5365 for 5364 is the mistake the exercise is about
-    if math.isclose(value, expected, rel_tol=1e-12):
+    if math.isclose(value, expected, rel_tol=1e-6):  # float32 keeps about 7 significant digits
         return True
     decimals = _decimals_typed(parts)
     if decimals is None or expected == 0:
@@ -144,8 +148,8 @@ def check_answer(exercise: str, *answer) -> None:
 
     Accepted: a number (``154389504``), a string as the notebooks print it (``"154,389,504"``),
     arithmetic (``"50257*768*4"``), digits typed with commas (``154,389,504``), and a torch or numpy
-    number. A whole number must be exact; a fraction may be rounded to the decimals you type, with at
-    least two significant digits (``0.0039`` for 0.00390625).
+    number. A whole number must be exact; a fraction must be right to float32's precision, or rounded to
+    the decimals you type, with at least two significant digits (``0.0039`` for 0.00390625).
     """
     if exercise not in _ANSWERS:
         raise KeyError(f"no self-check for exercise {exercise!r}; there are: {', '.join(sorted(_ANSWERS))}")
@@ -157,9 +161,14 @@ def check_answer(exercise: str, *answer) -> None:
     if len(answer) == 1 and answer[0] is None:
         print(f"{about}: no answer yet. Replace None with your number and run the cell again.")
         return
+    expected = compute()
+    if len(answer) == 2 and not isinstance(expected, int) and all(isinstance(p, int) for p in answer):
+        # check_answer("05.4b", 5,16): a decimal comma, which Python reads as two numbers
+        print(f'{about}: for a fraction, type a decimal point: {answer[0]}.{answer[1]}, not {answer[0]},{answer[1]}.')
+        return
     value, problem = _parse_answer(answer)
     if problem:
         print(f"{about}: {problem}.")
         return
-    right = _is_right(compute(), value, answer)
+    right = _is_right(expected, value, answer)
     print(f"{about}: {'correct' if right else 'not yet. Check your working and try again'}.")
