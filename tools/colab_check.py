@@ -54,7 +54,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from tools.outputs import CellChange, cell_changes, cell_text, pngs
+from tools.outputs import CellChange, cell_changes, cell_text, change_lines, fenced, pngs
 from tools.repository_address import COLAB_CELL, SOURCE_VARIABLE
 from tools.series import RAISES, REPO_ROOT, all_notebooks, code_cells, read, source, tags
 
@@ -684,10 +684,6 @@ def prose_at_risk(notebook: Path, changes: list[CellChange]) -> list[tuple[int, 
 # ---- the report -------------------------------------------------------------------------------------------
 
 
-def _fenced(text: str, language: str = "") -> str:
-    return f"```{language}\n{text.rstrip()}\n```" if text.strip() else "*(no text output)*"
-
-
 def _cell(text: str) -> str:
     """Text for a markdown table cell."""
     text = text.strip().replace("|", "\\|").replace("\n", "<br>")
@@ -733,7 +729,7 @@ def render(results: list[Result], env: Environment, header: dict, clone: Path) -
     for r in failed:
         lines += [f"### {relative(r.notebook, clone)}", ""]
         for problem in r.problems:
-            lines += [_fenced(problem), ""]
+            lines += [fenced(problem), ""]
     lines += ["## Anchors", "", "| anchor | notebook | code cell | result |", "|---|---|---|---|"]
     for r in results:
         for c in r.anchors:
@@ -800,16 +796,8 @@ def render(results: list[Result], env: Environment, header: dict, clone: Path) -
     for r in results:
         if not r.changes:
             continue
-        cells = code_cells(read(r.notebook))
         lines += [f"### {relative(r.notebook, clone)}", ""]
-        for change in r.changes:
-            first_line = source(cells[change.index]).strip().splitlines()[0][:80]
-            lines += [f"#### Cell {change.index} — `{first_line}`", ""]
-            if change.size is not None:
-                lines += [f"Text changed: **{change.size}**.", "", "Stored:", "", _fenced(change.old), ""]
-                lines += ["Colab:", "", _fenced(change.new), "", "Diff:", "", _fenced(change.diff, "diff"), ""]
-            if change.figures:
-                lines += [f"PNG changed: figure {', '.join(map(str, change.figures))} of this cell.", ""]
+        lines += change_lines(r.notebook, r.changes, "Colab", heading="####")
     lines += ["## The environment's pip freeze (pristine)", "", "```"]
     lines += [f"{name}{spec}" for name, spec in sorted(env.pristine.items())] + ["```", ""]
     return "\n".join(lines)

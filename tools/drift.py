@@ -31,8 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.outputs import CellChange, cell_changes
-from tools.series import REPO_ROOT, all_notebooks, code_cells, read, source
+from tools.outputs import CellChange, cell_changes, change_lines, fenced
+from tools.series import REPO_ROOT, all_notebooks
 
 PIN_FILES = ("requirements.txt", "constraints.txt")
 PIN_LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
@@ -259,10 +259,6 @@ def summary_line(counts: dict[str, int]) -> str:
     )
 
 
-def _fenced(text: str, language: str = "") -> str:
-    return f"```{language}\n{text.rstrip()}\n```" if text.strip() else "*(no text output)*"
-
-
 def render(title: str, header: list[str], results: list[NotebookResult]) -> str:
     counts = summary(results)
     lines = [f"# {title}", "", *header, "", f"**Summary: {summary_line(counts)}.**", ""]
@@ -272,18 +268,9 @@ def render(title: str, header: list[str], results: list[NotebookResult]) -> str:
         name = result.notebook.relative_to(REPO_ROOT) if result.notebook.is_relative_to(REPO_ROOT) else result.notebook
         lines += [f"## {name}", ""]
         if result.failed is not None:
-            lines += ["**Did not run in the new environment:**", "", _fenced(result.failed), ""]
+            lines += ["**Did not run in the new environment:**", "", fenced(result.failed), ""]
             continue
-        cells = code_cells(read(result.notebook))
-        for change in result.changes:
-            first_line = source(cells[change.index]).strip().splitlines()[0][:80]
-            lines += [f"### Cell {change.index} — `{first_line}`", ""]
-            if change.size is not None:
-                lines += [f"Text changed: **{change.size}**.", "", "Stored:", "", _fenced(change.old), ""]
-                lines += ["New:", "", _fenced(change.new), "", "Diff:", "", _fenced(change.diff, "diff"), ""]
-            if change.figures:
-                figures = ", ".join(str(k) for k in change.figures)
-                lines += [f"PNG changed: figure {figures} of this cell (the base64 PNG bytes differ).", ""]
+        lines += change_lines(result.notebook, result.changes, "New")
     if not any(r.changes or r.failed for r in results):
         lines += ["Every notebook's outputs, text and PNG bytes, are as stored.", ""]
     return "\n".join(lines)

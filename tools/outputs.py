@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from tools.series import code_cells, compared_text, ignore_reason, read
+from tools.series import code_cells, compared_text, ignore_reason, read, source
 
 PNG = "image/png"
 ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*m")  # junit writes ESC as the text "#x1B"
@@ -170,3 +170,27 @@ def cell_changes(old_path: Path, new_path: Path) -> list[CellChange]:
         if size or figures:
             changes.append(CellChange(index, old_text, new_text, size, figures))
     return changes
+
+
+# ---- how a report shows the changes --------------------------------------------------------------
+
+
+def fenced(text: str, language: str = "") -> str:
+    """A markdown code block of the text, or a note that there is none."""
+    return f"```{language}\n{text.rstrip()}\n```" if text.strip() else "*(no text output)*"
+
+
+def change_lines(notebook: Path, changes: list[CellChange], new_label: str, heading: str = "###") -> list[str]:
+    """Markdown for each changed cell of a notebook (drift, Colab reports): its first line, the stored and the
+    new text with a diff, and which of its figures changed."""
+    cells, lines = code_cells(read(notebook)), []
+    for change in changes:
+        first_line = source(cells[change.index]).strip().splitlines()[0][:80]
+        lines += [f"{heading} Cell {change.index} — `{first_line}`", ""]
+        if change.size is not None:
+            lines += [f"Text changed: **{change.size}**.", "", "Stored:", "", fenced(change.old), ""]
+            lines += [f"{new_label}:", "", fenced(change.new), "", "Diff:", "", fenced(change.diff, "diff"), ""]
+        if change.figures:
+            figures = ", ".join(str(k) for k in change.figures)
+            lines += [f"PNG changed: figure {figures} of this cell (the base64 PNG bytes differ).", ""]
+    return lines
