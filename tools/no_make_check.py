@@ -48,7 +48,7 @@ def check(base_python: str) -> None:
         )
         run("jupyter lab is there", [python, "-m", "jupyter", "lab", "--version"], env)
         corpus = REPO_ROOT / "data" / "lantern-street.txt"
-        reads_data = f"import embeddings_course as e; assert e.CORPUS_PATH == {str(corpus)!r}, e.CORPUS_PATH"
+        reads_data = f"import embeddings_course as e; assert str(e.CORPUS_PATH) == {str(corpus)!r}, e.CORPUS_PATH"
         run("the package reads the corpus from data/", [python, "-c", reads_data], env)
         run(
             "nbval over the chapters",
