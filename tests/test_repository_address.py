@@ -43,3 +43,13 @@ def test_an_address_that_is_not_a_github_repository_is_refused_with_the_form_to_
     monkeypatch.setattr(repository_address, "PYPROJECT", pyproject)
     with pytest.raises(ValueError, match="write it as https://github.com/OWNER/REPO"):
         repository_address.address()
+
+
+@pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: p.name)
+def test_no_notebook_shows_an_image_from_the_network(path):
+    """JupyterLab fetches a markdown image each time it shows the cell: offline (a class hub) that is a broken
+    image and a request that leaves the machine. So a notebook links to Colab in text, not with its badge."""
+    for cell in read(path)["cells"]:
+        if cell["cell_type"] == "markdown":
+            remote = re.findall(r"!\[[^\]]*\]\((https?://[^)\s]+)|<img[^>]*src=[\"'](https?://[^\"']+)", source(cell))
+            assert remote == [], f"{path.name}: an image from the network: {remote}"

@@ -22,19 +22,3 @@ c.SlidesExporter.reveal_transition = "none"
 c.HTMLExporter.template_name = "offline_lab"
 c.HTMLExporter.require_js_url = "vendor/requirejs/require.js"
 
-# The "Open in Colab" badge is an image on Colab's site: offline pages show a text link instead, so that
-# nothing is fetched from the network (the link itself goes out only when a reader clicks it).
-from nbconvert.preprocessors import Preprocessor  # noqa: E402
-
-from tools.repository_address import COLAB_BADGE_IMAGE  # noqa: E402
-
-
-class ColabBadgeAsText(Preprocessor):
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown":
-            cell.source = cell.source.replace(f"[![Open In Colab]({COLAB_BADGE_IMAGE})]", "[Open in Colab]")
-        return cell, resources
-
-
-c.SlidesExporter.preprocessors = [ColabBadgeAsText]
-c.HTMLExporter.preprocessors = [ColabBadgeAsText]

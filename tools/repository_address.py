@@ -1,6 +1,8 @@
 """The series' address, written once (pyproject.toml, [project.urls] Repository), and every place made from it:
-each notebook's "Open in Colab" badge and Colab set-up cell, the README's Colab badges and Binder link. The HTML
-index (tools/build_html_index.py) reads it when it is built.
+each notebook's "Open in Colab" link and Colab set-up cell, the README's Colab badges and Binder link. The HTML
+index (tools/build_html_index.py) reads it when it is built. A notebook links to Colab in text, not with Colab's
+badge: the badge is an image on Colab's site, which JupyterLab would fetch each time it shows the cell (offline on
+a class hub, a broken image and a request that leaves the machine); the README, read on GitHub, has the badges.
 
     python -m tools.repository_address check    list every place that disagrees with the address (exit 1 if any)
     python -m tools.repository_address write    rewrite those places from the address
@@ -24,7 +26,7 @@ BRANCH = "main"  # the branch Colab and Binder open
 SOURCE_VARIABLE = "EMBEDDINGS_COURSE_SOURCE"  # where the Colab cell installs the package from (tests: a local clone)
 
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
-COLAB_NOTE = "In Colab, run the first code cell before the others: it installs the series' package."
+COLAB_NOTE = "there, run the first code cell before the others, since it installs the series' package."
 
 # The first code cell of every notebook. It must work before the series' package is installed, so it cannot
 # import it: each notebook carries this text, and `check` keeps the copies identical.
@@ -64,8 +66,8 @@ def colab_badge(notebook, url: str | None = None) -> str:
 
 
 def colab_line(notebook, url: str | None = None) -> str:
-    """The line of a notebook's first cell that holds its badge."""
-    return f"{colab_badge(notebook, url)} {COLAB_NOTE}"
+    """The line of a notebook's first cell that links to Colab (text: nothing to fetch when JupyterLab shows it)."""
+    return f"[Open in Colab]({colab_url(notebook, url)}): {COLAB_NOTE}"
 
 
 def colab_cell(url: str | None = None) -> str:
@@ -81,7 +83,7 @@ def readme_colab_cell(chapter, url: str | None = None) -> str:
     return f"{colab_badge(chapter, url)} [solutions]({colab_url(solution_for(chapter), url)})"
 
 
-BADGE_LINE = re.compile(r"^\[!\[Open In Colab\]\(.*$", re.MULTILINE)
+BADGE_LINE = re.compile(r"^\[(?:!\[Open In Colab\]\([^)]*\)|Open in Colab)\]\(.*$", re.MULTILINE)  # badge or link
 BINDER_LINK = re.compile(r"\(https://mybinder\.org/v2/gh/[^)\s]*\)")
 
 
@@ -104,7 +106,7 @@ def problems() -> list[str]:
 
 
 def write() -> None:
-    """Rewrite every badge, Colab cell and link from the address. A notebook without a Colab cell or badge gets
+    """Rewrite every badge, Colab cell and link from the address. A notebook without a Colab cell or link gets
     them, the cell right after the title (then `make regen`: its code cells are counted anew)."""
     url = address()
     for path in all_notebooks():
