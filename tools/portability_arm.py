@@ -701,6 +701,10 @@ def run_notebooks(root: Path, venv: str, notebooks: list[Path], jobs: int, budge
     return outcomes
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _start_time(pid: int) -> str | None:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
@@ -815,7 +819,7 @@ def main(argv=None) -> int:
 
 
 def check(cache: Cache, key: str, notebooks: list[Path], args, install: bool, started: float) -> int:
-    lines = [f"repository: {repository_state()}, {len(notebooks)} notebooks"]
+    lines = [f"repository: {repository_state()}, {_count(len(notebooks), 'notebook')}"]
 
     def say(line: str) -> None:
         print(f"==> {line}", flush=True)
@@ -870,7 +874,7 @@ def check(cache: Cache, key: str, notebooks: list[Path], args, install: bool, st
     counts = {s: sum(o.status == s for o in outcomes) for s in ("passed", "FAILED", "not run to the end")}
     say(
         f"{counts['passed']} passed, {counts['FAILED']} failed, {counts['not run to the end']} not run to the end "
-        f"of {len(outcomes)} notebooks; {_minutes(time.perf_counter() - started)} in all"
+        f"of {_count(len(outcomes), 'notebook')}; {_minutes(time.perf_counter() - started)} in all"
     )
     write_report(lines, outcomes, args.budget_minutes)
     print(f"report: {REPORT.relative_to(REPO_ROOT)}")
