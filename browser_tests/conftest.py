@@ -19,9 +19,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Schemes Chromium never sends over the network. "attachment:x" is a notebook's stored image: JupyterLab puts
+# that name in the <img> and then swaps in the cell's data, and Chromium has nothing that could fetch it.
+LOCAL_SCHEMES = {"file", "data", "blob", "about", "attachment"}
+
+
 def leaves_machine(url: str) -> bool:
     parsed = urlparse(url)
-    if parsed.scheme in {"file", "data", "blob", "about"}:
+    if parsed.scheme in LOCAL_SCHEMES:
         return False
     return parsed.hostname not in {"127.0.0.1", "localhost", "::1"}
 

@@ -75,6 +75,9 @@ def test_html_page_renders_offline_with_its_figures(page, rendered):
     assert all(images)
     if rendered.parent == HTML:
         assert images, "every chapter has a figure"
+    badge = page.locator('img[alt="Open in Colab"]')
+    assert badge.count() == 1 and badge.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [118, 20]
+    assert badge.evaluate("i => i.closest('a').href").startswith("https://colab.research.google.com/github/")
     assert page.page_errors == []
     assert page.outside_requests == []
     assert page.failed_requests == []

@@ -224,7 +224,17 @@ def test_notebook_runs_in_jupyterlab(page, lab, notebook):
     for image in images:
         assert image["complete"] and image["width"] > 300 and image["height"] > 300, image
     assert not page.query_selector(".jp-Dialog"), "JupyterLab showed a dialog"
+    # The Colab badge, drawn from the notebook's own attachment: shown, at its size, with nothing fetched for it.
+    badges = page.evaluate(BADGES)
+    assert badges == [{"complete": True, "width": 118, "height": 20, "inline": True}], badges
+    assert page.outside_requests == [], "the notebook asked the network for something"
     assert page.page_errors == []
+
+
+BADGES = """() => Array.from(window.jupyterapp.shell.currentWidget.content.node.querySelectorAll(
+    '.jp-MarkdownCell img[alt="Open in Colab"]')).map(i => ({
+    complete: i.complete, width: i.naturalWidth, height: i.naturalHeight,
+    inline: i.src.startsWith('data:image/png;base64,')}))"""
 
 
 # Run in the kernel after a drag: the pixels of the tick and axis labels of a 3D figure, found by

@@ -1,5 +1,6 @@
 """The series' address is written once (pyproject.toml) and every badge, Colab cell and link agrees with it."""
 
+import base64
 import re
 import subprocess
 
@@ -48,8 +49,45 @@ def test_an_address_that_is_not_a_github_repository_is_refused_with_the_form_to_
 @pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: p.name)
 def test_no_notebook_shows_an_image_from_the_network(path):
     """JupyterLab fetches a markdown image each time it shows the cell: offline (a class hub) that is a broken
-    image and a request that leaves the machine. So a notebook links to Colab in text, not with its badge."""
+    image and a request that leaves the machine. So a notebook's Colab badge is stored in the notebook."""
     for cell in read(path)["cells"]:
         if cell["cell_type"] == "markdown":
             remote = re.findall(r"!\[[^\]]*\]\((https?://[^)\s]+)|<img[^>]*src=[\"'](https?://[^\"']+)", source(cell))
             assert remote == [], f"{path.name}: an image from the network: {remote}"
+
+
+@pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: p.name)
+def test_every_image_a_notebook_shows_from_an_attachment_is_in_its_cell(path):
+    """An image named `attachment:x` but not stored in its cell is a broken image (and `make html` stops)."""
+    for cell in read(path)["cells"]:
+        if cell["cell_type"] == "markdown":
+            for name in re.findall(r"\(attachment:([^)\s]+)\)", source(cell)):
+                assert name in cell.get("attachments", {}), f"{path.name}: {name} is shown but not stored"
+
+
+@pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: p.name)
+def test_the_first_cell_shows_the_colab_badge_it_carries(path):
+    first = read(path)["cells"][0]
+    assert f"[![Open in Colab](attachment:{repository_address.BADGE_ATTACHMENT})](" in source(first)
+    stored = first["attachments"][repository_address.BADGE_ATTACHMENT]["image/png"]
+    assert base64.b64decode(stored) == repository_address.BADGE_FILE.read_bytes()
+
+
+def test_the_badge_is_the_one_draw_badge_draws(tmp_path):
+    """The committed picture is made by the code beside it (same pixels), 118 x 20 like Colab's own badge."""
+    import matplotlib.image
+
+    drawn = tmp_path / "badge.png"
+    repository_address.draw_badge(drawn)
+    committed = matplotlib.image.imread(repository_address.BADGE_FILE)
+    assert committed.shape == (20, 118, 4)
+    assert (matplotlib.image.imread(drawn) == committed).all()
+
+
+def test_a_notebook_whose_badge_differs_from_the_picture_is_named(tmp_path, monkeypatch):
+    other = tmp_path / "open_in_colab.png"
+    other.write_bytes(repository_address.BADGE_FILE.read_bytes() + b"\0")
+    monkeypatch.setattr(repository_address, "BADGE_FILE", other)
+    found = repository_address.problems()
+    assert len(found) == len(all_notebooks())
+    assert all("does not carry open_in_colab.png as its badge" in problem for problem in found)

@@ -1,20 +1,24 @@
 """The series' address, written once (pyproject.toml, [project.urls] Repository), and every place made from it:
-each notebook's "Open in Colab" link and Colab set-up cell, the README's Colab badges and Binder link. The HTML
-index (tools/build_html_index.py) reads it when it is built. A notebook links to Colab in text, not with Colab's
-badge: the badge is an image on Colab's site, which JupyterLab would fetch each time it shows the cell (offline on
-a class hub, a broken image and a request that leaves the machine); the README, read on GitHub, has the badges.
+each notebook's "Open in Colab" badge and Colab set-up cell, the README's Colab badges and Binder link. The HTML
+index (tools/build_html_index.py) reads it when it is built. A notebook's badge is an image stored in the notebook
+(a cell attachment, tools/open_in_colab.png), not Colab's badge from Colab's site: JupyterLab would fetch that each
+time it shows the cell (offline on a class hub, a broken image and a request that leaves the machine). The README,
+read on GitHub, has Colab's own badges.
 
     python -m tools.repository_address check    list every place that disagrees with the address (exit 1 if any)
     python -m tools.repository_address write    rewrite those places from the address
+    python -m tools.repository_address badge    draw tools/open_in_colab.png again (then `write`)
 
 After moving the series (a fork, a new owner): change the address in pyproject.toml, then `write`.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 import tomllib
+from pathlib import Path
 
 import nbformat
 
@@ -25,7 +29,9 @@ README = REPO_ROOT / "README.md"
 BRANCH = "main"  # the branch Colab and Binder open
 SOURCE_VARIABLE = "EMBEDDINGS_COURSE_SOURCE"  # where the Colab cell installs the package from (tests: a local clone)
 
-COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"  # the README's, on GitHub
+BADGE_FILE = Path(__file__).with_name("open_in_colab.png")  # the notebooks' badge, drawn by draw_badge()
+BADGE_ATTACHMENT = "open-in-colab.png"  # its name inside each notebook's first cell
 COLAB_NOTE = "there, run the first code cell before the others, since it installs the series' package."
 
 # The first code cell of every notebook. It must work before the series' package is installed, so it cannot
@@ -66,8 +72,39 @@ def colab_badge(notebook, url: str | None = None) -> str:
 
 
 def colab_line(notebook, url: str | None = None) -> str:
-    """The line of a notebook's first cell that links to Colab (text: nothing to fetch when JupyterLab shows it)."""
-    return f"[Open in Colab]({colab_url(notebook, url)}): {COLAB_NOTE}"
+    """The line of a notebook's first cell that links to Colab: the badge the cell carries, then what to do there."""
+    return f"[![Open in Colab](attachment:{BADGE_ATTACHMENT})]({colab_url(notebook, url)}): {COLAB_NOTE}"
+
+
+def badge_attachments() -> dict[str, dict[str, str]]:
+    """The first cell's attachments: the badge, so that nothing is fetched to show it (JupyterLab, Colab, HTML)."""
+    return {BADGE_ATTACHMENT: {"image/png": base64.b64encode(BADGE_FILE.read_bytes()).decode("ascii")}}
+
+
+def draw_badge(path: Path = BADGE_FILE) -> None:
+    """Draw the notebooks' badge: 118 x 20 pixels, "Open in" in white on grey, "Colab" in near-black on Colab's
+    orange (contrast about 7:1 and 10:1, readable without telling colours apart)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch, Rectangle
+
+    width, height, split, orange = 118, 20, 52, "#F9AB00"
+    fig = plt.figure(figsize=(width / 100, height / 100), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.axis("off")
+    rounded = "round,pad=0,rounding_size=3"
+    ax.add_patch(FancyBboxPatch((0, 0), width, height, boxstyle=rounded, facecolor=orange, edgecolor="none"))
+    ax.add_patch(FancyBboxPatch((0, 0), split + 4, height, boxstyle=rounded, facecolor="#555555", edgecolor="none"))
+    ax.add_patch(Rectangle((split, 0), 4, height, facecolor=orange, edgecolor="none"))  # square the grey's right end
+    text = dict(fontsize=11 * 72 / 100, family="DejaVu Sans", va="center_baseline", ha="center")  # 11 px
+    ax.text(split / 2, height / 2, "Open in", color="white", **text)
+    ax.text((split + width) / 2, height / 2, "Colab", color="#202124", weight="bold", **text)
+    fig.savefig(path, transparent=True, metadata={"Software": None})
+    plt.close(fig)
 
 
 def colab_cell(url: str | None = None) -> str:
@@ -83,7 +120,7 @@ def readme_colab_cell(chapter, url: str | None = None) -> str:
     return f"{colab_badge(chapter, url)} [solutions]({colab_url(solution_for(chapter), url)})"
 
 
-BADGE_LINE = re.compile(r"^\[(?:!\[Open In Colab\]\([^)]*\)|Open in Colab)\]\(.*$", re.MULTILINE)  # badge or link
+BADGE_LINE = re.compile(r"^\[(?:!\[Open [Ii]n Colab\]\([^)]*\)|Open in Colab)\]\(.*$", re.MULTILINE)  # badge or link
 BINDER_LINK = re.compile(r"\(https://mybinder\.org/v2/gh/[^)\s]*\)")
 
 
@@ -94,6 +131,8 @@ def problems() -> list[str]:
         nb = read(path)
         if colab_line(path, url) not in source(nb["cells"][0]).splitlines():
             found.append(f"{path.relative_to(REPO_ROOT)}: its first cell lacks the line {colab_line(path, url)!r}")
+        if nb["cells"][0].get("attachments") != badge_attachments():
+            found.append(f"{path.relative_to(REPO_ROOT)}: its first cell does not carry {BADGE_FILE.name} as its badge")
         if source(code_cells(nb)[0]) != colab_cell(url):
             found.append(f"{path.relative_to(REPO_ROOT)}: its first code cell is not the Colab set-up cell")
     readme = README.read_text(encoding="utf-8")
@@ -119,6 +158,7 @@ def write() -> None:
             navigation, sep2, rest2 = rest.partition("\n\n")
             first = f"{head}{sep}{navigation}\n\n{colab_line(path, url)}" + (f"\n\n{rest2}" if sep2 else "")
         nb.cells[0].source = first
+        nb.cells[0].attachments = badge_attachments()
         code = [c for c in nb.cells if c.cell_type == "code"]
         if code and code[0].source.startswith(COLAB_CELL.splitlines()[0]):
             code[0].source = colab_cell(url)
@@ -146,6 +186,10 @@ def main(argv=None) -> int:
             print(problem)
         print(f"{len(found)} places disagree with {address()}" if found else f"every place agrees with {address()}")
         return 1 if found else 0
+    if args == ["badge"]:
+        draw_badge()
+        print(f"==> {BADGE_FILE} drawn; now: python -m tools.repository_address write")
+        return 0
     if args == ["write"]:
         write()
         print(f"==> badges, Colab cells and links written from {address()}; now: make regen, if a cell was added")
