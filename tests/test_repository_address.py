@@ -1,6 +1,5 @@
 """The series' address is written once (pyproject.toml) and every badge, Colab cell and link agrees with it."""
 
-import base64
 import re
 import subprocess
 
@@ -63,14 +62,6 @@ def test_every_image_a_notebook_shows_from_an_attachment_is_in_its_cell(path):
         if cell["cell_type"] == "markdown":
             for name in re.findall(r"\(attachment:([^)\s]+)\)", source(cell)):
                 assert name in cell.get("attachments", {}), f"{path.name}: {name} is shown but not stored"
-
-
-@pytest.mark.parametrize("path", all_notebooks(), ids=lambda p: p.name)
-def test_the_first_cell_shows_the_colab_badge_it_carries(path):
-    first = read(path)["cells"][0]
-    assert f"[![Open in Colab](attachment:{repository_address.BADGE_ATTACHMENT})](" in source(first)
-    stored = first["attachments"][repository_address.BADGE_ATTACHMENT]["image/png"]
-    assert base64.b64decode(stored) == repository_address.BADGE_FILE.read_bytes()
 
 
 def test_the_badge_is_the_one_draw_badge_draws(tmp_path):
